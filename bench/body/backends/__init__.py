@@ -1,0 +1,1 @@
+"""Body-model backends, one module each; each registers itself in ``bench.body.model.BODY_MODELS``."""

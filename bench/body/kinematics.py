@@ -1,0 +1,149 @@
+"""Forward kinematics on a joint tree: axis-angle pose → joint positions.
+
+Dimensions: ``N`` poses (any leading shape ``...``), ``P`` rotated joints in a pose (22 for
+PoseBench poses), ``J`` joints in the tree (24 for SMPL, 52 for SMPL-H), ``P <= J``; joints
+``P..J-1`` get the identity local rotation.
+
+The rest pose gives each joint's position with all rotations at identity. A joint's world position
+is its parent's plus the parent's world rotation applied to the rest offset between them; the root
+stays at its rest position (rotations turn the body about the root joint, as in SMPL).
+
+Implementation: poses are processed in chunks of exactly ``CHUNK`` (the last one zero-padded), with
+rotations held component-major, ``(3, 3, J, CHUNK)``, so every operation runs on contiguous rows.
+Every pose goes through identically shaped computations, so its joints are bitwise identical
+whatever the batch size, and memory stays bounded for any batch. World rotations are composed one
+tree level at a time (7 levels with children for SMPL); each joint's position is then the sum of
+the rotated rest offsets along its chain of ancestors, one matrix product.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from bench.body.anthropometry import skeleton_rest_joints
+from bench.body.joints import SMPL_PARENTS
+from bench.body.rotations import accepts_numpy, check_shape, rodrigues_rows
+from bench.errors import InternalError
+
+
+CHUNK = 256
+"""Poses per internal chunk: large enough that per-operation overhead is amortised, small enough
+that a padded single pose stays cheap (about 1 ms)."""
+
+
+@dataclass(frozen=True)
+class _TreePlan:
+    """Index tensors (CPU) describing a joint tree, built once per tree."""
+
+    levels: tuple[tuple[torch.Tensor, torch.Tensor], ...]
+    """Per depth ≥ 1 with any: (joints at that depth that have children, their parents)."""
+    child_parents: torch.Tensor
+    """(J-1,) long, the parent of each joint 1..J-1."""
+    ancestors: torch.Tensor
+    """(J, J-1) float64; ``[j, k-1] = 1`` when joint k ≥ 1 is joint j or one of its ancestors."""
+
+    def on(self, device: torch.device, dtype: torch.dtype) -> _TreePlan:
+        return _TreePlan(
+            tuple((inner.to(device), parents.to(device)) for inner, parents in self.levels),
+            self.child_parents.to(device),
+            self.ancestors.to(device=device, dtype=dtype),
+        )
+
+
+@functools.lru_cache(maxsize=8)
+def _tree_plan(parents: tuple[int, ...]) -> _TreePlan:
+    """The plan for a parent list; checks that it is a tree rooted at 0 with parents first."""
+    depth: list[int] = []
+    for j, parent in enumerate(parents):
+        if (parent < 0) != (j == 0) or parent >= j:
+            raise InternalError(
+                f"joint tree must have root 0 and parents before children; joint {j} has parent {parent}"
+            )
+        depth.append(0 if parent < 0 else depth[parent] + 1)
+    has_children = {p for p in parents if p >= 0}
+    levels = []
+    for d in range(1, max(depth) + 1):
+        inner = [j for j in range(len(parents)) if depth[j] == d and j in has_children]
+        if inner:
+            levels.append((torch.tensor(inner), torch.tensor([parents[j] for j in inner])))
+    ancestors = torch.zeros(len(parents), len(parents) - 1, dtype=torch.float64)
+    for j in range(1, len(parents)):
+        k = j
+        while k > 0:
+            ancestors[j, k - 1] = 1.0
+            k = parents[k]
+    return _TreePlan(tuple(levels), torch.tensor(parents[1:], dtype=torch.long), ancestors)
+
+
+@functools.lru_cache(maxsize=1)
+def _default_rest() -> torch.Tensor:
+    return torch.from_numpy(skeleton_rest_joints())
+
+
+@accepts_numpy
+def forward_kinematics(
+    poses: torch.Tensor,
+    rest_joints: torch.Tensor | np.ndarray | None = None,
+    parents: tuple[int, ...] = SMPL_PARENTS,
+) -> torch.Tensor:
+    """Joint positions of posed bodies.
+
+    Args:
+        poses: ``(..., P, 3)`` axis-angle, radians; row 0 the global orientation, row j the local
+            rotation of joint j relative to its parent. Tensor or ndarray (same type out).
+        rest_joints: ``(J, 3)`` rest-pose joint positions, metres (default: the built-in
+            skeleton's, 1.70 m, pelvis at the origin; see ``bench.body.anthropometry``).
+        parents: ``J`` parent indices, root first with -1, parents before children.
+
+    Returns:
+        ``(..., J, 3)`` joint positions, metres, same frame as ``rest_joints``, dtype of ``poses``.
+    """
+    check_shape(poses, (3,), "poses")
+    rest = torch.as_tensor(_default_rest() if rest_joints is None else rest_joints)
+    rest = rest.to(dtype=poses.dtype, device=poses.device)
+    num_joints = len(parents)
+    if poses.dim() < 2 or not 1 <= poses.shape[-2] <= num_joints or rest.shape != (num_joints, 3) or num_joints < 2:
+        raise InternalError(
+            f"forward_kinematics needs poses (..., P<={num_joints}, 3) and rest_joints ({num_joints}>=2, 3); "
+            f"got {tuple(poses.shape)} and {tuple(rest.shape)}",
+            field="poses",
+        )
+    lead, num_rotated = poses.shape[:-2], poses.shape[-2]
+    flat = poses.reshape(-1, num_rotated, 3)
+    num_poses = flat.shape[0]
+    if num_poses == 0:
+        return poses.new_zeros(lead + (num_joints, 3))
+    plan = _tree_plan(tuple(parents)).on(poses.device, poses.dtype)
+    offsets = (rest[1:] - rest.index_select(0, plan.child_parents)).T  # (3, J-1)
+    padding = -num_poses % CHUNK
+    if padding:
+        flat = torch.cat([flat, flat.new_zeros((padding, num_rotated, 3))])
+    chunks = [_chunk_positions(chunk, rest[0], offsets, plan) for chunk in flat.split(CHUNK)]
+    return torch.cat(chunks)[:num_poses].reshape(lead + (num_joints, 3))
+
+
+def _chunk_positions(poses: torch.Tensor, root: torch.Tensor, offsets: torch.Tensor, plan: _TreePlan) -> torch.Tensor:
+    """``(CHUNK, P, 3)`` axis-angle → ``(CHUNK, J, 3)`` positions (see ``forward_kinematics``).
+
+    ``root``: (3,) rest position of the root; ``offsets``: (3, J-1) rest offset of each joint from
+    its parent.
+    """
+    num_joints, num_rotated = len(plan.ancestors), poses.shape[1]
+    local = rodrigues_rows(poses.permute(2, 1, 0).contiguous()).view(3, 3, num_rotated, CHUNK)
+    if num_rotated < num_joints:
+        eye = torch.eye(3, dtype=poses.dtype, device=poses.device)[:, :, None, None]
+        local = torch.cat([local, eye.expand(3, 3, num_joints - num_rotated, CHUNK)], dim=2)
+
+    world = local.new_empty((3, 3, num_joints, CHUNK))  # filled for joints with children only
+    world[:, :, 0] = local[:, :, 0]
+    for inner, inner_parents in plan.levels:
+        parent_rot = world.index_select(2, inner_parents).unsqueeze(2)  # (3, 3, 1, k, CHUNK)
+        own_rot = local.index_select(2, inner).unsqueeze(0)  # (1, 3, 3, k, CHUNK)
+        world.index_copy_(2, inner, (parent_rot * own_rot).sum(1))
+    rotated = (world.index_select(2, plan.child_parents) * offsets[None, :, :, None]).sum(1)  # (3, J-1, CHUNK)
+    positions = plan.ancestors @ rotated + root[:, None, None]  # (3, J, CHUNK)
+    return positions.permute(2, 1, 0)

@@ -1,0 +1,1 @@
+"""Tests of bench.body: rotations, joints, kinematics, pose transforms, body-model backends."""
