@@ -17,7 +17,6 @@ K shape components): ``v_template (V,3)``, ``shapedirs (V,3,K)``, ``posedirs (V,
 
 from __future__ import annotations
 
-import hashlib
 import pickle
 import zipfile
 from pathlib import Path
@@ -175,15 +174,6 @@ def _read_npz(file: Path) -> dict[str, Any]:
         raise BodyModelError(f"cannot read as .npz ({exc})", file=file) from None
     except (OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
         raise BodyModelError(f"cannot read as .npz ({type(exc).__name__}: {exc})", file=file) from None
-
-
-def file_sha256(file: Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(file, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def load_model_arrays(file: Path, model_type: str) -> dict[str, np.ndarray]:

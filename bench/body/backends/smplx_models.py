@@ -28,7 +28,8 @@ import torch
 from bench.body.joints import NUM_POSE_JOINTS
 from bench.body.kinematics import forward_kinematics
 from bench.body.model import BODY_MODELS, BodyModel
-from bench.body.model_files import TREES, file_sha256, load_model_arrays, resolve_model_file
+from bench.body.model_files import TREES, load_model_arrays, resolve_model_file
+from bench.hashing import sha256_file
 from bench.errors import BodyModelError
 
 logger = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ class SmplxBodyModel(BodyModel):
         self.joint_names, self.parents = TREES[model_type]
         self.file = resolve_model_file(path, model_type)
         arrays = load_model_arrays(self.file, model_type)
-        self.sha256 = file_sha256(self.file)
+        self.sha256 = sha256_file(self.file)
         self.faces = arrays["f"]
         self.faces.setflags(write=False)
         self.rest_joints = arrays["J_regressor"] @ arrays["v_template"]
