@@ -1,0 +1,3 @@
+"""Fixtures of the baseline tests (shared ones live in tests/runner/fixtures.py)."""
+
+from tests.runner.fixtures import bench_config, evaluator_overrides, small_dataset, tiny_model_dir  # noqa: F401
