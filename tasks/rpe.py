@@ -1,0 +1,57 @@
+"""``rpe``: reasoning-based pose estimation — the pose of the person a question refers to (ChatPose)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from bench.data import read_image
+from tasks import TASKS
+from tasks.image2pose import ESTIMATION_CHANCE, ESTIMATION_JOINTS
+from tasks.pins import SYNTH_TEST_HASHES
+from tasks.pose_output import PoseItems, PoseOutputTask, make_pose_items, pose_error_metrics
+from tasks.spec import TaskSpec
+
+if TYPE_CHECKING:
+    from bench.data import Dataset
+
+
+@TASKS.register("rpe")
+class RpeTask(PoseOutputTask):
+    """Multi-person image + question → the pose of the person meant (root in the camera frame)."""
+
+    spec = TaskSpec(
+        id="rpe",
+        version="1.0",
+        description="Given a multi-person 224×224 RGB image and a question that refers to one person by "
+        "reasoning, estimate that person's 3D body pose (root orientation in the camera frame).",
+        family="reasoning",
+        input_modality="image + text",
+        request_kind="image_text_to_pose",
+        input_kinds=("image", "text"),
+        output_kind="pose",
+        components=("rpe",),
+        split="test",
+        data_hashes=SYNTH_TEST_HASHES,
+        evaluator_id=None,
+        evaluator_sha256=None,
+        metrics=pose_error_metrics(ESTIMATION_JOINTS, "root"),
+        main_metric="pa_mpjpe_mm",
+        main_direction="lower",
+        chance=ESTIMATION_CHANCE,
+        ceiling="the referred person's ground-truth camera-frame pose: both errors are 0",
+        changelog=(("1.0", "first version"),),
+    )
+
+    def _items(self, dataset: Dataset) -> PoseItems:
+        items = dataset.rpe(self.spec.split)
+        files = dataset.manifest["files"]
+        targets = np.stack([i.poses_camera for i in items]) if items else np.zeros((0, 22, 3), np.float32)
+
+        def inputs(j: int) -> dict[str, np.ndarray | str]:
+            path = items[j].image
+            return {"image": read_image(path, files[path.relative_to(dataset.root).as_posix()]),
+                    "text": items[j].question}  # fmt: skip
+
+        return make_pose_items([i.id for i in items], targets, None, inputs)
