@@ -29,7 +29,7 @@ from bench.hashing import sha256_file
 from bench.models.adapter import register_trainer
 from bench.models.image_encoders import BackboneConfig, resize_images
 from bench.models.regressor import CHECKPOINT, PoseRegressor
-from bench.models.unipose.seeded_init import seeded_init
+from bench.models.seeded_init import seeded_init
 from bench.progress import progress
 
 logger = logging.getLogger(__name__)
