@@ -12,7 +12,7 @@ Modules: ``text_flip`` (left/right text flipping), ``word_embeddings`` (tokenize
 ``quick`` (tiny evaluators for other areas' tests).
 """
 
-from retrieval_models.checkpoint import find_checkpoint, load_evaluator, read_card, save_evaluator, sha256_file
+from retrieval_models.checkpoint import find_checkpoint, load_evaluator, read_card, save_evaluator
 from retrieval_models.encoders import ArchConfig
 from retrieval_models.evaluator import Evaluator
 from retrieval_models.model import KINDS
@@ -40,6 +40,5 @@ __all__ = [
     "read_card",
     "retrieval_metrics",
     "save_evaluator",
-    "sha256_file",
     "train_evaluator",
 ]

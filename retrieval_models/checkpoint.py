@@ -8,7 +8,6 @@ the text model named in the card and checked against the card's ``table_sha256``
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -18,7 +17,9 @@ from typing import Any
 
 import torch
 
+from bench.data.manifest import write_json_atomic
 from bench.errors import CheckpointError
+from bench.hashing import sha256_file
 from retrieval_models.encoders import ArchConfig
 from retrieval_models.evaluator import Evaluator
 from retrieval_models.model import KINDS, RetrievalModel
@@ -27,26 +28,10 @@ from retrieval_models.word_embeddings import TextModelSpec, WordEmbeddings, load
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["save_evaluator", "load_evaluator", "find_checkpoint", "read_card", "sha256_file", "CARD_FORMAT"]
+__all__ = ["save_evaluator", "load_evaluator", "find_checkpoint", "read_card", "CARD_FORMAT"]
 
 CARD_FORMAT = "posebench-evaluator/1"
 _FILLED = ("format", "name", "kind", "architecture", "text_model", "skeleton_rest_sha256", "sha256")
-
-
-def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON to ``path`` through a temporary file and a rename (never a half-written file)."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def skeleton_fingerprint(arch: ArchConfig) -> str | None:

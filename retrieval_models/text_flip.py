@@ -29,7 +29,7 @@ import re
 
 import numpy as np
 
-__all__ = ["flip_text", "is_flippable", "SIDE_SWAPS", "COUNTER_CLOCKWISE"]
+__all__ = ["flip_text", "is_flippable", "mentions_side", "SIDE_SWAPS", "COUNTER_CLOCKWISE"]
 
 _PAIRS = [
     ("right", "left"),
@@ -89,6 +89,24 @@ def _keeps_right(words: list[str], i: int) -> bool:
     return nxt in _PREPOSITIONS and prev not in _DETERMINERS
 
 
+def _is_side_word(words: list[str], i: int) -> bool:
+    """Whether ``words[i]`` (normalised) is a side word that :func:`flip_text` swaps."""
+    return words[i] in SIDE_SWAPS and not (words[i] == "right" and _keeps_right(words, i))
+
+
+def mentions_side(text: str) -> bool:
+    """Whether ``text`` holds a left/right side word that :func:`flip_text` would swap.
+
+    ``clockwise`` and its counter-clockwise spellings do not count, nor does a ``right`` that means
+    "directly" or "correct". The text may still be unflippable (see :func:`is_flippable`).
+
+    >>> mentions_side("The right hand is raised."), mentions_side("The hand is right above the head.")
+    (True, False)
+    """
+    words = [_norm(m.group()) for m in _tokens(text)]
+    return any(_is_side_word(words, i) for i in range(len(words)))
+
+
 def _match_case(template: str, word: str) -> str:
     """``word`` in the case pattern of ``template``, hyphen-separated part by part when they align."""
     old_parts, new_parts = template.split("-"), word.split("-")
@@ -126,7 +144,7 @@ def flip_text(text: str, rng: np.random.Generator) -> str | None:
             new = COUNTER_CLOCKWISE[int(rng.integers(len(COUNTER_CLOCKWISE)))]
         elif word in COUNTER_CLOCKWISE:
             new = "clockwise"
-        elif word in SIDE_SWAPS and not (word == "right" and _keeps_right(words, i)):
+        elif _is_side_word(words, i):
             new = SIDE_SWAPS[word]
         else:
             continue

@@ -17,7 +17,6 @@ ignores ``DistilBertTokenizer(vocab_file=...)`` (reference/env_probe.md §4).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from dataclasses import asdict, dataclass
@@ -28,6 +27,7 @@ import numpy as np
 import torch
 
 from bench.errors import CheckpointError
+from bench.hashing import sha256_bytes, sha256_file
 
 logger = logging.getLogger(__name__)
 
@@ -93,14 +93,6 @@ class WordEmbeddings:
     def decode(self, ids: list[int]) -> str:
         """The (lower-cased, WordPiece-joined) text of ``ids``, special tokens left out."""
         return self._tokenizer.decode(list(ids), skip_special_tokens=True)
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _read_vocab(path: Path) -> dict[str, int]:
@@ -183,8 +175,8 @@ def load_word_embeddings(text_model: Path | None = None) -> WordEmbeddings:
         source=DEFAULT_SOURCE if text_model is None else f"local:{folder.name}",
         dim=int(table.shape[1]),
         vocab_size=len(vocab),
-        vocab_sha256=_sha256_file(vocab_path),
-        table_sha256=hashlib.sha256(np.ascontiguousarray(table.numpy()).view(np.uint8)).hexdigest(),
+        vocab_sha256=sha256_file(vocab_path),
+        table_sha256=sha256_bytes(np.ascontiguousarray(table.numpy()).tobytes()),
     )
     logger.debug("word embeddings %s: %d x %d", spec.source, spec.vocab_size, spec.dim)
     return WordEmbeddings(tokenizer, table, spec)

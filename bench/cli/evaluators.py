@@ -34,7 +34,8 @@ def evaluators() -> None:
 def list_command(ctx: click.Context, as_json: bool) -> None:
     """Pinned evaluators and the ones trained under BENCH_HOME, with their files' state."""
     from bench.errors import CheckpointError
-    from retrieval_models import EVALUATORS, find_checkpoint, read_card, sha256_file
+    from bench.hashing import sha256_file
+    from retrieval_models import EVALUATORS, find_checkpoint, read_card
 
     config = state(ctx).config
     rows: list[dict[str, Any]] = []

@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from bench.data.manifest import COMPONENTS, read_manifest, sha256_file
+from bench.data.manifest import COMPONENTS, read_manifest
+from bench.hashing import sha256_file
 from bench.errors import DataError, NotFoundError
 
 logger = logging.getLogger(__name__)

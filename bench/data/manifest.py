@@ -12,7 +12,6 @@ written last, so a folder without ``manifest.json`` is an interrupted build, nev
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import logging
@@ -25,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from bench.errors import DataError
+from bench.hashing import sha256_bytes, sha256_file
 
 logger = logging.getLogger(__name__)
 
@@ -33,20 +33,6 @@ MANIFEST = "manifest.json"
 COMPONENTS = ("poses", "captions", "pairs", "instructions", "renders", "render_pairs", "rpe", "spg")
 """Dataset components, in the order of the schema."""
 _REQUIRED_KEYS = ("schema_version", "name", "version", "variant", "description", "config", "files", "splits")
-
-
-def sha256_bytes(data: bytes) -> str:
-    """Hex SHA-256 of ``data``."""
-    return hashlib.sha256(data).hexdigest()
-
-
-def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def file_split(relpath: str) -> str | None:

@@ -10,7 +10,8 @@ import pytest
 from PIL import Image
 
 from bench.data import load_dataset, read_manifest, split_hash, verify_dataset, write_manifest
-from bench.data.manifest import file_split, sha256_file, write_jsonl_atomic, write_npz_atomic
+from bench.data.manifest import file_split, write_jsonl_atomic, write_npz_atomic
+from bench.hashing import sha256_file
 from bench.errors import DataError, NotFoundError
 
 

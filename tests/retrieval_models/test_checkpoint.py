@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from bench.errors import CheckpointError
-from retrieval_models import EVALUATORS, load_evaluator, save_evaluator, sha256_file
+from bench.hashing import sha256_file
+from retrieval_models import EVALUATORS, load_evaluator, save_evaluator
 from retrieval_models.pinned import PinnedEvaluator
 from tests.retrieval_models.conftest import tiny_evaluator
 

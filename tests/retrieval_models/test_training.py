@@ -11,7 +11,8 @@ import pytest
 
 from bench.data import load_dataset
 from bench.errors import CheckpointError, ConfigError, DataError
-from retrieval_models import load_evaluator, sha256_file, train_evaluator
+from bench.hashing import sha256_file
+from retrieval_models import load_evaluator, train_evaluator
 from retrieval_models.quick import tiny_config
 from retrieval_models.trainer import TrainConfig, plan_phases
 from retrieval_models.training_data import load_retrieval_set
