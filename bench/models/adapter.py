@@ -86,8 +86,8 @@ class ModelContext:
 
     @property
     def checkpoint_dirs(self) -> tuple[Path, ...]:
-        """Folders to search for checkpoint files."""
-        return self.model_dirs or (self.config.user_models_dir, self.config.shipped_models_dir)
+        """Folders to search for checkpoint files: ``model_dirs`` first, then the user's and the shipped models."""
+        return (*self.model_dirs, self.config.user_models_dir, self.config.shipped_models_dir)
 
     def find_checkpoint(self, filename: str, model: str) -> Path:
         """The first ``filename`` in :attr:`checkpoint_dirs`; CheckpointError naming how to train it."""

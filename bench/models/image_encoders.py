@@ -39,9 +39,11 @@ def resize_images(images: np.ndarray | torch.Tensor, size: int) -> torch.Tensor:
 class PoseBackbone(nn.Module):
     """Float (B, 3, H, W) RGB in [0, 1] → feature map (B, C, S/16, S/16).
 
-    Four stages of (3×3 conv stride 2, GroupNorm, ReLU, 3×3 conv, GroupNorm, ReLU); inputs are
+    Four stages of (3×3 conv stride 2, BatchNorm, ReLU, 3×3 conv, BatchNorm, ReLU); inputs are
     resized to ``S`` and normalised to [-1, 1] inside, so callers pass images at any resolution.
-    GroupNorm keeps outputs independent of the batch composition.
+    BatchNorm, not GroupNorm: trained from scratch on the synth renders, the GroupNorm network stayed
+    at the mean pose for thousands of steps (it could not even memorise 256 images), the BatchNorm
+    one learns. In eval mode it uses its running statistics, so outputs do not depend on the batch.
     """
 
     def __init__(self, config: BackboneConfig = BackboneConfig()) -> None:
@@ -50,8 +52,8 @@ class PoseBackbone(nn.Module):
         layers: list[nn.Module] = []
         previous = 3
         for channels in config.channels:
-            layers += [nn.Conv2d(previous, channels, 3, stride=2, padding=1), nn.GroupNorm(8, channels), nn.ReLU(),
-                       nn.Conv2d(channels, channels, 3, padding=1), nn.GroupNorm(8, channels), nn.ReLU()]  # fmt: skip
+            layers += [nn.Conv2d(previous, channels, 3, stride=2, padding=1), nn.BatchNorm2d(channels), nn.ReLU(),
+                       nn.Conv2d(channels, channels, 3, padding=1), nn.BatchNorm2d(channels), nn.ReLU()]  # fmt: skip
             previous = channels
         self.stages = nn.Sequential(*layers)
         self.out_channels = previous

@@ -1,8 +1,9 @@
 """``regressor``: a task-specific image→pose network trained on synth renders, chained with the captioner.
 
 Network: :class:`~bench.models.image_encoders.PoseBackbone` (64 × 64 input for CPU speed), global
-average pooling, a 2-layer MLP to 22 6D rotations (first two rows of R), Gram–Schmidt back to
-matrices and axis-angle. The root rotation is in the camera frame, like the ``image2pose`` target.
+average pooling, a 2-layer MLP to 22 6D rotations (first two rows of R) added to the identity's
+(so an untrained head starts at the rest pose instead of Gram–Schmidt of near-zero vectors),
+Gram–Schmidt back to matrices and axis-angle. The root rotation is in the camera frame, like the ``image2pose`` target.
 
 Tasks:
 
@@ -53,10 +54,11 @@ class PoseRegressor(nn.Module):
         self.backbone = PoseBackbone(backbone)
         self.head = nn.Sequential(nn.Linear(self.backbone.out_channels, hidden), nn.ReLU(), nn.Linear(hidden, NUM_JOINTS * 6))
         self.hidden = hidden
+        self.register_buffer("identity_6d", torch.tensor([1.0, 0.0, 0.0, 0.0, 1.0, 0.0]).repeat(NUM_JOINTS), persistent=False)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         features = self.backbone(images).mean(dim=(2, 3))
-        return rot6d_to_matrix(self.head(features).view(-1, NUM_JOINTS, 6))
+        return rot6d_to_matrix((self.head(features) + self.identity_6d).view(-1, NUM_JOINTS, 6))
 
     def predict_poses(self, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
         """uint8 (B, H, W, 3) → float32 (B, 22, 3) axis-angle (root in the camera frame)."""

@@ -42,8 +42,8 @@ JOINT_WEIGHT = 10.0
 class RegressorTrainConfig:
     """Settings of one training run (written to the card)."""
 
-    epochs: int = 30
-    batch_size: int = 64
+    epochs: int = 12
+    batch_size: int = 32
     lr: float = 2e-3
     weight_decay: float = 1e-4
     seed: int = 0
@@ -76,7 +76,7 @@ def train_regressor(dataset: Any, out_dir: Path, config: RegressorTrainConfig = 
     rng = np.random.default_rng(config.seed)
     model = PoseRegressor(BackboneConfig(config.input_size, config.channels), config.hidden)
     seeded_init(model, gen)
-    for norm in (m for m in model.modules() if isinstance(m, torch.nn.GroupNorm)):
+    for norm in (m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)):
         torch.nn.init.ones_(norm.weight)
         torch.nn.init.zeros_(norm.bias)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)

@@ -349,8 +349,9 @@ def train_tokenizer(
     return TokenizerTrainResult(completed=True, path=out, card=model.card, tokenizer=model)
 
 
-QUICK_CONFIG = TokenizerConfig(name="quick", hidden=16, code_dim=8, num_codes=32, resize_length=8, upsample_steps=0)
-"""A seconds-long architecture for smoke tests (``bench models train unipose-tokenizer --quick``)."""
+QUICK_CONFIG = TokenizerConfig(name="tiny", hidden=16, code_dim=8, num_codes=32, resize_length=8, upsample_steps=0)
+"""A seconds-long architecture for smoke tests (``bench models train unipose-tokenizer --quick`` writes
+``tokenizer-tiny``, the pose tokenizer of the ``tiny`` UniPose preset)."""
 
 
 @register_trainer("unipose-tokenizer")

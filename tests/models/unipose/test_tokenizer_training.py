@@ -102,9 +102,9 @@ def test_cli_trains_the_quick_tokenizer(synth_small: Path, tmp_path: Path, bench
     result = run_bench("models", "train", "unipose-tokenizer", "--quick", "--data", str(synth_small), "--out", str(out),
                        "--epochs", "1", "--seed", "3")  # fmt: skip
     assert result.exit_code == 0, result.stderr
-    card = json.loads((out / "unipose" / "tokenizer-quick.json").read_text())
-    assert card["seed"] == 3 and card["epochs"] == 1 and card["config"]["name"] == "quick"
-    assert PoseTokenizer.from_checkpoint(out / "unipose" / "tokenizer-quick.safetensors").tokens_per_pose == 4
+    card = json.loads((out / "unipose" / "tokenizer-tiny.json").read_text())
+    assert card["seed"] == 3 and card["epochs"] == 1 and card["config"]["name"] == "tiny"
+    assert PoseTokenizer.from_checkpoint(out / "unipose" / "tokenizer-tiny.safetensors").tokens_per_pose == 4
 
 
 def test_shipped_small_tokenizer(synth_small: Path) -> None:
