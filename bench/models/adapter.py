@@ -115,6 +115,14 @@ class ModelAdapter(ABC):
         """Whether this model answers ``task_id``."""
         return task_id in self.tasks
 
+    def weights_sha256(self) -> tuple[str, ...]:
+        """SHA-256 of every checkpoint file this instance loaded (empty for models without weights).
+
+        Part of the prediction cache key, so retraining a checkpoint under the same model version
+        never serves answers of the old weights.
+        """
+        return ()
+
     @abstractmethod
     def predict(self, requests: Sequence[Request], seeds: Sequence[int]) -> list[Prediction | SampleFailure]:
         """Answer requests of one task, in order.

@@ -136,6 +136,9 @@ class NearestNeighbour(ModelAdapter):
         self.dataset = dataset
         self._galleries: dict[str, _Gallery] = {}
 
+    def weights_sha256(self) -> tuple[str, ...]:
+        return tuple(model.sha256 for model in self.models.values())
+
     @classmethod
     def load(cls, ctx: ModelContext) -> NearestNeighbour:
         from retrieval_models import load_evaluator

@@ -123,6 +123,9 @@ class Regressor(ModelAdapter):
         self._boxes: _Boxes | None = None
         self.info = replace(type(self).info, parameter_count=parameter_count(model))
 
+    def weights_sha256(self) -> tuple[str, ...]:
+        return (str(self.card["sha256"]),)
+
     @classmethod
     def load(cls, ctx: ModelContext) -> Regressor:
         model, card = load_regressor(ctx.find_checkpoint(f"{CHECKPOINT}.safetensors", "regressor"))

@@ -74,6 +74,22 @@ def test_cache_is_keyed_by_model_version(small_dataset: Any, tmp_path: Path) -> 
     assert other_seed.tasks["poseedit"].computed == 10
 
 
+def test_cache_is_keyed_by_checkpoint_hashes(small_dataset: Any, tmp_path: Path) -> None:
+    class Weighted(CountingCopy):
+        def __init__(self, sha: str) -> None:
+            super().__init__()
+            self.sha = sha
+
+        def weights_sha256(self) -> tuple[str, ...]:
+            return (self.sha,)
+
+    with PredictionCache(tmp_path) as cache:
+        first = generate(Weighted("a" * 64), "counting-copy", small_dataset, ["poseedit"], cache, limit=10)
+        same = generate(Weighted("a" * 64), "counting-copy", small_dataset, ["poseedit"], cache, limit=10)
+        retrained = generate(Weighted("b" * 64), "counting-copy", small_dataset, ["poseedit"], cache, limit=10)
+    assert (first.tasks["poseedit"].computed, same.tasks["poseedit"].computed, retrained.tasks["poseedit"].computed) == (10, 0, 10)
+
+
 def test_unsupported_tasks_are_recorded_not_run(small_dataset: Any, tmp_path: Path) -> None:
     with PredictionCache(tmp_path) as cache:
         run = generate(CountingCopy(), "counting-copy", small_dataset, ["pose2text", "poseedit", "image2pose"], cache, limit=4)

@@ -74,6 +74,12 @@ class UniPose(ModelAdapter):
             trained_on = (f"{data['name']}{'-' + data['variant'] if data.get('variant') else ''}/{data['split']}",)
         self.info = replace(type(self).info, parameter_count=parameter_count(bundle.model), training_data=trained_on)
 
+    def weights_sha256(self) -> tuple[str, ...]:
+        """The LLM checkpoint, its pose tokenizer and its frozen image encoders."""
+        card = self.bundle.card
+        return tuple(str(h) for h in (card.get("sha256"), card.get("pose_tokenizer", {}).get("sha256"),
+                                      card.get("visual", {}).get("generic_sha256"), card.get("visual", {}).get("pose_sha256")) if h)  # fmt: skip
+
     @classmethod
     def load(cls, ctx: ModelContext) -> UniPose:
         options = dict(ctx.options)
