@@ -18,7 +18,7 @@ decoder (``MaskedAutoencoder``) is used only in pre-training.
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
@@ -27,6 +27,7 @@ from torch import nn
 
 from bench.errors import CheckpointError, ConfigError, InternalError
 from bench.models.unipose.checkpoint_files import read_checkpoint, write_checkpoint
+from bench.models.unipose.config_dicts import config_from_dict
 from bench.models.seeded_init import seeded_init
 
 __all__ = [
@@ -80,10 +81,7 @@ class GenericEncoderConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> GenericEncoderConfig:
-        unknown = set(data) - {f.name for f in fields(cls)}
-        if unknown:
-            raise ConfigError(f"unknown generic encoder config key(s) {sorted(unknown)}", field="config")
-        return cls(**data)
+        return config_from_dict(cls, data, "generic encoder")
 
 
 def sincos_position_embedding(grid: int, width: int) -> torch.Tensor:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from bench.body import NUM_POSE_JOINTS, axis_angle_to_matrix, matrix_to_axis_ang
 from bench.body.rotations import check_shape, to_float_tensor
 from bench.errors import CheckpointError, ConfigError, InternalError
 from bench.models.unipose.checkpoint_files import read_checkpoint, write_checkpoint
+from bench.models.unipose.config_dicts import config_from_dict, named_preset
 from bench.models.unipose.conv1d import PoseDecoder1D, PoseEncoder1D
 from bench.models.unipose.quantizer import EMAResetQuantizer, QuantizerOutput
 from bench.models.seeded_init import seeded_init
@@ -112,10 +113,7 @@ class TokenizerConfig:
     @classmethod
     def named(cls, name: str) -> TokenizerConfig:
         """``paper`` or ``small``; ConfigError otherwise."""
-        presets = {"paper": cls.paper, "small": cls.small}
-        if name not in presets:
-            raise ConfigError(f"unknown tokenizer config {name!r}; known: {', '.join(presets)}", field="config")
-        return presets[name]()
+        return named_preset({"paper": cls.paper, "small": cls.small}, name, "tokenizer")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -123,10 +121,7 @@ class TokenizerConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TokenizerConfig:
         """Inverse of :meth:`to_dict`; unknown keys raise ConfigError."""
-        unknown = set(data) - {f.name for f in fields(cls)}
-        if unknown:
-            raise ConfigError(f"unknown tokenizer config key(s) {sorted(unknown)}", field="config")
-        return cls(**data)
+        return config_from_dict(cls, data, "tokenizer")
 
 
 @dataclass

@@ -36,6 +36,7 @@ from bench.data.dataset import Dataset
 from bench.errors import ConfigError, DataError
 from bench.metrics.mpjpe import mpjpe
 from bench.models.adapter import register_trainer
+from bench.models.unipose.config_dicts import named_preset
 from bench.models.unipose.pose_noise import add_body_part_noise, joint_noise_scale, perturb_root_orientation
 from bench.models.unipose.resumable import resume_run, save_epoch
 from bench.models.unipose.tokenizer import PoseTokenizer, TokenizerConfig
@@ -105,10 +106,7 @@ class TokenizerTrainConfig:
 
     @classmethod
     def named(cls, name: str) -> TokenizerTrainConfig:
-        presets = {"paper": cls.paper, "small": cls.small}
-        if name not in presets:
-            raise ConfigError(f"unknown tokenizer config {name!r}; known: {', '.join(presets)}", field="config")
-        return presets[name]()
+        return named_preset({"paper": cls.paper, "small": cls.small}, name, "tokenizer")
 
     def lr_at(self, step: int, epoch: int) -> float:
         """The LR of global step ``step`` in epoch ``epoch`` (0-based)."""
