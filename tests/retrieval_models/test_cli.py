@@ -3,26 +3,43 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
+import pytest
+
+from bench.config import BenchConfig
+from retrieval_models import EVALUATORS
 from tests.cli_helpers import run_bench
 
 
-def test_list_shows_pinned_ids_as_missing(bench_home: Path) -> None:
+def test_list_shows_the_shipped_pinned_evaluators(bench_home: Path) -> None:
     result = run_bench("evaluators", "list")
     assert result.exit_code == 0, result.stderr
     lines = {line.split()[0]: line for line in result.stdout.splitlines()[2:]}
     assert "posetext-synth-v1" in lines and "pairtext-synth-v1" in lines
-    assert "missing" in lines["posetext-synth-v1"] and "pose-text" in lines["posetext-synth-v1"]
-    rows = json.loads(run_bench("evaluators", "list", "--json").stdout)
-    pinned = {r["id"]: r for r in rows}
-    assert pinned["pairtext-synth-v1"]["kind"] == "pair-text" and pinned["pairtext-synth-v1"]["present"] == "missing"
+    assert " ok " in lines["posetext-synth-v1"] and "pose-text" in lines["posetext-synth-v1"]
+    rows = {r["id"]: r for r in json.loads(run_bench("evaluators", "list", "--json").stdout)}
+    for evaluator_id, kind in (("posetext-synth-v1", "pose-text"), ("pairtext-synth-v1", "pair-text")):
+        assert rows[evaluator_id]["kind"] == kind and rows[evaluator_id]["present"] == "ok"
+        assert rows[evaluator_id]["sha256"] == EVALUATORS.get(evaluator_id).sha256
 
 
-def test_eval_of_a_missing_pinned_evaluator_is_a_clear_error(bench_home: Path) -> None:
+def test_a_tampered_pinned_evaluator_is_a_clear_error(bench_home: Path, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    shipped = BenchConfig.shipped_evaluators_dir.fget(None)  # type: ignore[union-attr]
+    folder = tmp_path / "shipped"
+    folder.mkdir()
+    for suffix in (".safetensors", ".json"):
+        shutil.copy(shipped / f"posetext-synth-v1{suffix}", folder / f"posetext-synth-v1{suffix}")
+    weights = folder / "posetext-synth-v1.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 1
+    weights.write_bytes(bytes(data))
+    monkeypatch.setattr(BenchConfig, "shipped_evaluators_dir", property(lambda self: folder))
     result = run_bench("evaluators", "eval", "posetext-synth-v1")
     assert result.exit_code == 2
-    assert "posetext-synth-v1" in result.stderr and "missing" in result.stderr
+    assert "posetext-synth-v1" in result.stderr and "SHA-256" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
 
