@@ -77,3 +77,14 @@ def test_unreadable_generations_become_sample_failures() -> None:
 def test_missing_checkpoint_is_a_clear_error(unipose_tiny: Path, synth_small: Path) -> None:
     with pytest.raises(NotFoundError, match="unipose-nope.safetensors"):
         _load("unipose", unipose_tiny, synth_small, checkpoint="unipose-nope.safetensors")
+
+
+def test_shipped_small_model_answers_text2pose_and_pose2text(synth_small: Path) -> None:
+    """The shipped checkpoint loads from the default folders (hashes checked) and answers without forcing."""
+    dataset = load_dataset(synth_small, synth_small.parent)
+    adapter = get_model("unipose").load(ModelContext(load_config(env={"BENCH_HOME": "/nonexistent"}), dataset))
+    assert adapter.bundle.card["config"]["name"] == "small" and len(adapter.weights_sha256()) == 4
+    poses = adapter.predict(get_task("text2pose").build_requests(dataset, limit=4), [0] * 4)
+    assert all(np.asarray(p).shape == (22, 3) and np.isfinite(p).all() for p in poses)
+    texts = adapter.predict(get_task("pose2text").build_requests(dataset, limit=2), [0] * 2)
+    assert all(isinstance(t, str) and t.strip() for t in texts)
