@@ -115,8 +115,11 @@ def generate(adapter: ModelAdapter, model_name: str, dataset: Any, task_ids: Seq
         options: generation settings that change answers (part of the cache key).
     """
     run = ModelRun(model_name)
-    settings = tuple(sorted({"seed": seed, **(options or {})}.items()))
-    weights = (("weights_sha256", ",".join(adapter.weights_sha256())),) if adapter.weights_sha256() else ()
+    key_settings: dict[str, Any] = {"seed": seed, **(options or {})}
+    weights = adapter.weights_sha256()
+    if weights:
+        key_settings["weights_sha256"] = ",".join(weights)
+    settings = tuple(sorted(key_settings.items()))
     for task_id in task_ids:
         if not adapter.supports(task_id):
             run.not_supported.append(task_id)
@@ -133,7 +136,7 @@ def generate(adapter: ModelAdapter, model_name: str, dataset: Any, task_ids: Seq
             kept = shard.keep([r.id for r in requests])
             requests = [r for r in requests if r.id in kept]
         key = CacheKey(model_name, adapter.info.version, task_id, task.spec.version,
-                       dataset.split_hash(task.spec.split), settings + weights)  # fmt: skip
+                       dataset.split_hash(task.spec.split), settings)  # fmt: skip
         run.tasks[task_id] = _answer_task(adapter, task_id, requests, key, cache, batch_size, seed)
     return run
 

@@ -3,7 +3,8 @@
 Network: :class:`~bench.models.image_encoders.PoseBackbone` (64 × 64 input for CPU speed), global
 average pooling, a 2-layer MLP to 22 6D rotations (first two rows of R) added to the identity's
 (so an untrained head starts at the rest pose instead of Gram–Schmidt of near-zero vectors),
-Gram–Schmidt back to matrices and axis-angle. The root rotation is in the camera frame, like the ``image2pose`` target.
+Gram–Schmidt back to matrices and axis-angle. The root rotation is in the camera frame, like the
+``image2pose`` target.
 
 Tasks:
 
