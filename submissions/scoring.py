@@ -105,6 +105,8 @@ def score_bundle(
         raise ConfigError(f"unknown metric variant(s) {sorted(unknown)} for these tasks; known: {known or 'none'}",
                           field="variant")  # fmt: skip
     begin = time.perf_counter()
+    for task in tasks:
+        task.prepare()
     loaded = _load_evaluators(tasks, config, evaluators or {})
     body = _load_body(config)
     timings["load_evaluators_and_body"] = time.perf_counter() - begin

@@ -95,6 +95,11 @@ class Task(ABC):
         """The prediction as stored with the per-sample outputs (JSON-ready)."""
 
     # ----- public API ---------------------------------------------------------------------------
+    def prepare(self) -> None:
+        """Start slow external resources this task's scoring will need, without waiting for them,
+        so that their start-up overlaps other work. Called once before a bundle is scored; the
+        default does nothing."""
+
     def items(self, dataset: Dataset, limit: int | None = None) -> Items:
         """The ground truth (first ``limit`` samples when given); DataError if components are missing."""
         for component in self.spec.components:

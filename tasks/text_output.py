@@ -119,6 +119,13 @@ class TextOutputTask(Task):
     def _prediction_record(self, prediction: Prediction) -> str:
         return str(prediction)
 
+    def prepare(self) -> None:
+        """Start the METEOR JVM (7–11 s) if a text metric is declared."""
+        if any(m.measure in _TEXT_MEASURES for m in self.spec.metrics):
+            from bench.metrics.meteor_process import start_meteor
+
+            start_meteor()
+
     def _key_embeddings(self, items: TextItems, ctx: ScoringContext) -> np.ndarray:
         evaluator_id = str(self.spec.evaluator_id)
         if len(items.key) == 1:

@@ -13,33 +13,29 @@ and ``|||`` (METEOR's field separator) is removed after it, for hypotheses and r
 References that are empty after tokenization (e.g. "...") are dropped; an item left without one is
 an error. An empty prediction scores 0 on every metric and still counts in the corpus values.
 
-Java: the tokenizer runs one short ``java`` process per call. METEOR runs in one long-lived JVM per
-process (about 1.3 GB, 7–11 s to start): created on first use behind a lock, restarted if it has
-died, closed at exit. A missing ``java`` or a JVM that dies or stops answering raises an error;
-scores are never silently 0.
+Java: the tokenizer runs one short ``java`` process per call. METEOR runs in the process's one
+long-lived JVM (:mod:`bench.metrics.meteor_process`: pycocoevalcap's jar and protocol, pipelined),
+in a background thread while BLEU and ROUGE-L are computed here, so the JVM and Python use two
+cores at once. A missing ``java`` or a JVM that dies or stops answering raises an error; scores are
+never silently 0.
 """
 
 from __future__ import annotations
 
-import atexit
 import importlib.metadata
-import shutil
-import threading
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 from pycocoevalcap.bleu.bleu import Bleu
-from pycocoevalcap.meteor.meteor import Meteor
 from pycocoevalcap.rouge.rouge import Rouge
 from pycocoevalcap.tokenizer.ptbtokenizer import PTBTokenizer
 
-from bench.errors import DataError, InternalError, NotFoundError, ValidationError
+from bench.errors import DataError, InternalError, ValidationError
+from bench.metrics.meteor_process import abort_meteor, meteor_scores, require_java
 
 PER_ITEM_KEYS = ("bleu1", "bleu2", "bleu3", "bleu4", "rouge_l", "meteor")
-
-_meteor_lock = threading.Lock()
-_meteor: Meteor | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -85,7 +81,7 @@ def text_scores(
         InternalError: the tokenizer output does not line up, or the METEOR JVM died / timed out.
     """
     ids = _matched_ids(predictions, references)
-    _require_java()
+    require_java()
     tokenized = _tokenize(predictions, references, ids)
     hyps = {i: [tokenized["hyp", i][0]] for i in ids}
     refs = {i: [r for r in tokenized["ref", i] if r] for i in ids}
@@ -94,9 +90,17 @@ def text_scores(
             raise DataError(
                 "no reference has any word after tokenization", sample_id=i, field="references"
             )
-    bleu, bleu_items = Bleu(4).compute_score(refs, hyps, verbose=0)
-    rouge, rouge_items = Rouge().compute_score(refs, hyps)
-    meteor, meteor_items = _meteor_scores(refs, hyps, meteor_timeout_s)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="meteor") as pool:
+        meteor_job = pool.submit(meteor_scores, [refs[i] for i in ids], [hyps[i][0] for i in ids], meteor_timeout_s)
+        try:
+            bleu, bleu_items = Bleu(4).compute_score(refs, hyps, verbose=0)
+            rouge, rouge_items = Rouge().compute_score(refs, hyps)
+        except BaseException:  # e.g. Ctrl-C: do not wait for METEOR to finish
+            abort_meteor()
+            raise
+        meteor, meteor_items = meteor_job.result()
+    if len(meteor_items) != len(ids) or not np.isfinite([meteor, *meteor_items]).all():
+        raise InternalError(f"METEOR 1.5 returned {len(meteor_items)} scores for {len(ids)} items")
     per_item = dict(zip(PER_ITEM_KEYS, [*bleu_items, rouge_items, meteor_items]))
     per_item = {k: np.asarray(v, dtype=np.float64) for k, v in per_item.items()}
     for values in per_item.values():
@@ -177,84 +181,6 @@ def _tokenize(
             )
         out[key] = [" ".join(t.replace("|||", " ").split()) for t in got]
     return out
-
-
-def _meteor_scores(
-    refs: dict[str, list[str]], hyps: dict[str, list[str]], timeout_s: float
-) -> tuple[float, list[float]]:
-    """(corpus METEOR, per-item METEOR in ``hyps`` order) from the process's one JVM."""
-    global _meteor
-    with _meteor_lock:
-        if _meteor is not None and _meteor.meteor_p.poll() is not None:
-            _discard(_meteor)
-            _meteor = None
-        if _meteor is None:
-            _require_java()  # before Meteor(), whose __del__ breaks when its Popen fails
-            _meteor = Meteor()
-        scorer = _meteor
-        watchdog = threading.Timer(timeout_s, scorer.meteor_p.kill)
-        watchdog.daemon = True
-        watchdog.start()
-        try:
-            corpus, items = scorer.compute_score(refs, hyps)
-        except BaseException as exc:  # also KeyboardInterrupt: unread replies would desync the JVM
-            detail = _discard(scorer)
-            _meteor = None
-            if not isinstance(exc, (ValueError, OSError)):
-                raise
-            raise InternalError(
-                f"METEOR 1.5 JVM died or stopped answering within {timeout_s:g} s ({exc}); {detail}"
-            ) from None
-        finally:
-            watchdog.cancel()
-    if len(items) != len(hyps) or not np.isfinite([corpus, *items]).all():
-        raise InternalError(f"METEOR 1.5 returned {len(items)} scores for {len(hyps)} items")
-    return float(corpus), [float(s) for s in items]
-
-
-def _require_java() -> None:
-    """Raise :class:`NotFoundError` unless a ``java`` executable is on PATH."""
-    if shutil.which("java") is None:
-        raise NotFoundError(
-            "java was not found on PATH; the PTB tokenizer and METEOR 1.5 need Java 8 or newer"
-        )
-
-
-def _discard(scorer: Meteor) -> str:
-    """Stop ``scorer``'s JVM; return a one-line summary of its exit code and stderr."""
-    proc = scorer.meteor_p
-    if proc.poll() is None:
-        proc.kill()
-    proc.wait()
-    stderr = b""
-    try:
-        stderr = proc.stderr.read()
-    except (OSError, ValueError):
-        pass
-    for stream in (proc.stdin, proc.stdout, proc.stderr):
-        try:
-            stream.close()
-        except OSError:
-            pass
-    if scorer.lock.locked():  # a failed compute_score never releases it; Meteor.__del__ takes it
-        scorer.lock.release()
-    tail = " ".join(stderr.decode(errors="replace").split())[-300:]
-    return f"java exit code {proc.returncode}, stderr: {tail or '(empty)'}"
-
-
-def _close_meteor() -> None:
-    """At exit: stop the METEOR JVM if one is running (waits at most 5 s for a call in flight)."""
-    global _meteor
-    if _meteor_lock.acquire(timeout=5.0):
-        try:
-            if _meteor is not None:
-                _discard(_meteor)
-                _meteor = None
-        finally:
-            _meteor_lock.release()
-
-
-atexit.register(_close_meteor)
 
 
 def _signature(n_refs: list[int]) -> str:

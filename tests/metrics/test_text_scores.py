@@ -8,16 +8,12 @@ from __future__ import annotations
 
 import importlib
 import math
-import subprocess
-import sys
-import threading
 from collections import Counter
 
 import numpy as np
 import pytest
-from pycocoevalcap.meteor.meteor import Meteor
 
-from bench.errors import DataError, InternalError, NotFoundError, ValidationError
+from bench.errors import DataError, NotFoundError, ValidationError
 from bench.metrics import text_scores
 
 module = importlib.import_module("bench.metrics.text_scores")
@@ -193,52 +189,3 @@ def test_missing_java_is_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(NotFoundError, match="java was not found"):
         text_scores({"a": "x"}, {"a": ["x"]})
-    monkeypatch.setattr(module, "_meteor", None)
-    with pytest.raises(NotFoundError, match="java was not found"):
-        module._meteor_scores({"a": ["x"]}, {"a": ["x"]}, 10.0)
-
-
-def _fake_meteor(script: str) -> Meteor:
-    """A Meteor whose 'JVM' is a Python process running ``script``."""
-    fake = Meteor.__new__(Meteor)
-    fake.meteor_p = subprocess.Popen(
-        [sys.executable, "-c", script],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )
-    fake.lock = threading.Lock()
-    return fake
-
-
-def test_dying_jvm_raises_and_is_replaced(monkeypatch):
-    fake = _fake_meteor("import sys; sys.stdin.readline(); sys.stderr.write('OutOfMemoryError')")
-    monkeypatch.setattr(module, "_meteor", fake)
-    with pytest.raises(InternalError, match="METEOR 1.5 JVM died.*OutOfMemoryError"):
-        module._meteor_scores({"a": ["x"]}, {"a": ["x"]}, 60.0)
-    assert module._meteor is None and fake.meteor_p.returncode is not None
-    assert not fake.lock.locked()  # so Meteor.__del__ cannot block
-
-
-def test_silent_jvm_times_out(monkeypatch):
-    fake = _fake_meteor("import time; time.sleep(60)")
-    monkeypatch.setattr(module, "_meteor", fake)
-    with pytest.raises(InternalError, match="stopped answering within 1 s"):
-        module._meteor_scores({"a": ["x"]}, {"a": ["x"]}, 1.0)
-    assert fake.meteor_p.returncode is not None
-
-
-def test_one_jvm_shared_safely_by_threads():
-    words = ("left", "fast", "home")
-    items = [({"a": [f"a man walks {w}"]}, {"a": [f"a person walks {w}"]}) for w in words]
-    sequential = [module._meteor_scores(r, h, 600.0) for r, h in items]
-    scorer = module._meteor
-    results: list = [None] * len(items)
-
-    def work(i: int) -> None:
-        results[i] = module._meteor_scores(*items[i], 600.0)
-
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(items))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert results == sequential and module._meteor is scorer  # no new JVM was started
