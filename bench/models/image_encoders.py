@@ -24,6 +24,14 @@ class BackboneConfig:
     channels: tuple[int, ...] = (32, 64, 96, 128)
     """Channels of the four stride-2 stages (the last one is ``out_channels``)."""
 
+    @property
+    def grid_side(self) -> int:
+        """Side of the output grid: ``S`` halved (rounding up) once per stage, ``S / 16`` for four."""
+        side = self.input_size
+        for _ in self.channels:
+            side = (side + 1) // 2
+        return side
+
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
 

@@ -1,9 +1,12 @@
 """``regressor``: a task-specific image→pose network trained on synth renders, chained with the captioner.
 
-Network: :class:`~bench.models.image_encoders.PoseBackbone` (64 × 64 input for CPU speed), global
-average pooling, a 2-layer MLP to 22 6D rotations (first two rows of R) added to the identity's
-(so an untrained head starts at the rest pose instead of Gram–Schmidt of near-zero vectors),
-Gram–Schmidt back to matrices and axis-angle. The root rotation is in the camera frame, like the
+Network: :class:`~bench.models.image_encoders.PoseBackbone` (64 × 64 input for CPU speed), its
+``(C, S/16, S/16)`` feature grid pooled by the ``head``: ``"flatten"`` (the default: every grid
+cell keeps its place, so the head sees *where* the limbs are) or ``"gap"`` (global average pooling,
+the first shipped version, which learnt the camera-frame orientation but not the articulation);
+then a 2-layer MLP to 22 6D rotations (first two rows of R) added to the identity's (so an untrained
+head starts at the rest pose instead of Gram–Schmidt of near-zero vectors), Gram–Schmidt back to
+matrices and axis-angle. The root rotation is in the camera frame, like the
 ``image2pose`` target.
 
 Tasks:
@@ -45,20 +48,26 @@ CHECKPOINT = "regressor"
 BOX_FILL = 0.75
 """Share of the crop side the box's longer side fills (rpe)."""
 NUM_JOINTS = 22
+HEADS = ("flatten", "gap")
 
 
 class PoseRegressor(nn.Module):
     """uint8-derived float (B, 3, H, W) in [0, 1] → float32 (B, 22, 3, 3) rotation matrices."""
 
-    def __init__(self, backbone: BackboneConfig = BackboneConfig(), hidden: int = 256) -> None:
+    def __init__(self, backbone: BackboneConfig = BackboneConfig(), hidden: int = 256, head: str = "flatten") -> None:
         super().__init__()
+        if head not in HEADS:
+            raise CheckpointError(f"unknown regressor head {head!r}; known: {', '.join(HEADS)}", field="head")
         self.backbone = PoseBackbone(backbone)
-        self.head = nn.Sequential(nn.Linear(self.backbone.out_channels, hidden), nn.ReLU(), nn.Linear(hidden, NUM_JOINTS * 6))
+        features = self.backbone.out_channels * (backbone.grid_side**2 if head == "flatten" else 1)
+        self.head = nn.Sequential(nn.Linear(features, hidden), nn.ReLU(), nn.Linear(hidden, NUM_JOINTS * 6))
         self.hidden = hidden
+        self.pooling = head
         self.register_buffer("identity_6d", torch.tensor([1.0, 0.0, 0.0, 0.0, 1.0, 0.0]).repeat(NUM_JOINTS), persistent=False)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        features = self.backbone(images).mean(dim=(2, 3))
+        grid = self.backbone(images)
+        features = grid.flatten(1) if self.pooling == "flatten" else grid.mean(dim=(2, 3))
         return rot6d_to_matrix((self.head(features) + self.identity_6d).view(-1, NUM_JOINTS, 6))
 
     def predict_poses(self, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
@@ -81,7 +90,8 @@ def load_regressor(path: Path) -> tuple[PoseRegressor, dict[str, Any]]:
     if sha256_file(path) != card.get("sha256"):
         raise CheckpointError("SHA-256 differs from the card's", file=path, field="sha256")
     arch = card["architecture"]
-    model = PoseRegressor(BackboneConfig(arch["input_size"], tuple(arch["channels"])), arch["hidden"])
+    model = PoseRegressor(BackboneConfig(arch["input_size"], tuple(arch["channels"])), arch["hidden"],
+                          arch.get("head", "gap"))  # cards without a head field predate the flatten head
     model.load_state_dict(load_file(str(path)), strict=True)
     model.eval()
     return model, card

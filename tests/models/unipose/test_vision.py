@@ -158,8 +158,8 @@ def test_build_loads_both_encoders_from_model_folders(tmp_path: Path) -> None:
 
     folder = tmp_path / "models"
     save_generic_encoder(GenericImageEncoder(GENERIC), folder / "unipose" / "generic-encoder-small.safetensors", {})
-    regressor = PoseRegressor(BackboneConfig(32, (8, 8, 8, 8)), hidden=16)
-    weights = folder / "regressor.safetensors"
+    regressor = PoseRegressor(BackboneConfig(32, (8, 8, 8, 8)), hidden=16, head="gap")
+    weights = folder / "regressor.safetensors"  # a card without "head": the first (gap) format
     save_file({k: v.contiguous() for k, v in regressor.state_dict().items()}, str(weights))
     weights.with_suffix(".json").write_text(json.dumps(
         {"architecture": {"input_size": 32, "channels": [8, 8, 8, 8], "hidden": 16}, "sha256": sha256_file(weights)}))
