@@ -141,7 +141,7 @@ def _stages(align: tuple[int, int, float], visual: tuple[int, int, float], instr
 
 def preset(name: str) -> UniPoseTrainConfig:
     """``tiny`` (a few steps of a 2-layer, 32-wide decoder; for tests) or ``small`` (the shipped
-    model: 4 layers, width 256, 4 heads; 1000 + 250 + 1000 steps of 24 sequences on one CPU thread);
+    model: 4 layers, width 256, 4 heads; 2000 + 400 + 3000 steps of 24 sequences on two CPU threads);
     ``<name>-causal`` is the same run with causal attention (the ablation)."""
     if name.endswith("-causal"):
         return preset(name.removesuffix("-causal")).with_changes(name=name, mixed=False)
@@ -153,8 +153,8 @@ def preset(name: str) -> UniPoseTrainConfig:
             snapshot_every=2,
         )  # fmt: skip
     if name == "small":
-        return UniPoseTrainConfig(name="small", stages=_stages((1000, 24, 1e-3), (250, 24, 1e-3), (1000, 24, 5e-4)),
-                                  max_caption_tokens=80)  # fmt: skip
+        return UniPoseTrainConfig(name="small", stages=_stages((2000, 24, 1e-3), (400, 24, 1e-3), (3000, 24, 5e-4)),
+                                  max_caption_tokens=80, threads=2)  # fmt: skip
     raise ConfigError(f"unknown UniPose training config {name!r}; known: small, tiny (and <name>-causal)",
                       field="config")  # fmt: skip
 
