@@ -122,7 +122,7 @@ class _Boxes:
 class Regressor(ModelAdapter):
     """Image→pose network (module docstring); ``image2text`` / ``imagediff`` via the captioner."""
 
-    info = ModelInfo(name="regressor", version="1.0",
+    info = ModelInfo(name="regressor", version="1.1",
                      description="image→pose CNN trained on synth renders (rpe: oracle box), + captioner for image→text",
                      training_data=("<dataset>/train renders",))  # fmt: skip
     tasks = ("image2pose", "rpe", "image2text", "imagediff")
