@@ -43,6 +43,7 @@ JOINT_WEIGHT = 10.0
 ARTICULATION_WEIGHT = 10.0
 """Weight of the root-free joint term (metres²)."""
 SELECTION_JOINTS = "lsp14"
+"""Joint set of the val PA-MPJPE that selects the epoch (the ``image2pose`` task's)."""
 
 
 @dataclass(frozen=True)
