@@ -17,6 +17,7 @@ the timeout is killed and raises :class:`~bench.errors.InternalError`; scores ar
 from __future__ import annotations
 
 import atexit
+import math
 import shutil
 import subprocess
 import threading
@@ -70,6 +71,8 @@ class MeteorProcess:
                                 f"{self.close()}") from None  # fmt: skip
         finally:
             watchdog.cancel()
+        if not all(math.isfinite(v) for v in (corpus, *items)):
+            raise InternalError("METEOR 1.5 answered a non-finite score")
         return corpus, items
 
     def _write(self, lines: list[str]) -> None:
@@ -142,9 +145,9 @@ def meteor_scores(references: Sequence[Sequence[str]], hypotheses: Sequence[str]
         try:
             return jvm.score(references, hypotheses, timeout_s)
         except BaseException:  # also KeyboardInterrupt: unread answers would desync the next call
-            if _jvm is jvm:
+            if jvm.alive:  # a failed score() has already closed it
                 jvm.close()
-                _jvm = None
+            _jvm = None
             raise
 
 

@@ -99,8 +99,6 @@ def text_scores(
             abort_meteor()
             raise
         meteor, meteor_items = meteor_job.result()
-    if len(meteor_items) != len(ids) or not np.isfinite([meteor, *meteor_items]).all():
-        raise InternalError(f"METEOR 1.5 returned {len(meteor_items)} scores for {len(ids)} items")
     per_item = dict(zip(PER_ITEM_KEYS, [*bleu_items, rouge_items, meteor_items]))
     per_item = {k: np.asarray(v, dtype=np.float64) for k, v in per_item.items()}
     for values in per_item.values():

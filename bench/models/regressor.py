@@ -49,6 +49,7 @@ BOX_FILL = 0.75
 """Share of the crop side the box's longer side fills (rpe)."""
 NUM_JOINTS = 22
 HEADS = ("flatten", "gap")
+"""How the backbone's feature grid reaches the MLP (module docstring)."""
 
 
 class PoseRegressor(nn.Module):

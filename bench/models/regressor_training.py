@@ -91,6 +91,7 @@ def train_regressor(dataset: Any, out_dir: Path, config: RegressorTrainConfig = 
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
     train_r, train_j, train_a = axis_angle_to_matrix(train_y), _rel_joints(body, train_y), _rel_joints(body, _rootless(train_y))
+    val_j = _rel_joints(body, val_y).numpy()
     best: tuple[float, int, dict[str, torch.Tensor]] | None = None
     history = []
     batch = min(config.batch_size, len(train_x))
@@ -110,7 +111,7 @@ def train_regressor(dataset: Any, out_dir: Path, config: RegressorTrainConfig = 
             optimizer.step()
             losses.append(float(loss.detach()))
         scheduler.step()
-        val_mpjpe, val_pa_mpjpe = _val_errors(model, body, val_x, val_y)
+        val_mpjpe, val_pa_mpjpe = _val_errors(model, body, val_x, val_j)
         history.append({"epoch": epoch, "loss": float(np.mean(losses)), "val_mpjpe_mm": val_mpjpe,
                         "val_pa_mpjpe_mm": val_pa_mpjpe})  # fmt: skip
         logger.info("regressor epoch %d/%d: loss %.4f, val MPJPE %.1f mm, PA-MPJPE %.1f mm", epoch, config.epochs,
@@ -154,12 +155,13 @@ def _rel_joints(body: Any, poses: torch.Tensor) -> torch.Tensor:
     return joints - joints[:, :1]
 
 
-def _val_errors(model: PoseRegressor, body: Any, images: torch.Tensor, poses: torch.Tensor) -> tuple[float, float]:
-    """Val MPJPE (pelvis-aligned, 24 skeleton joints) and PA-MPJPE (``SELECTION_JOINTS``), mm."""
+def _val_errors(model: PoseRegressor, body: Any, images: torch.Tensor, gt_j: np.ndarray) -> tuple[float, float]:
+    """Val MPJPE (pelvis-aligned, 24 skeleton joints) and PA-MPJPE (``SELECTION_JOINTS``), mm, of
+    the predictions against the pelvis-relative ground-truth joints ``gt_j`` (N, 24, 3) metres."""
     model.eval()
     with torch.no_grad():
         predicted = torch.cat([matrix_to_axis_angle(model(images[s : s + 128])) for s in range(0, len(images), 128)])
-    pred_j, gt_j = _rel_joints(body, predicted).numpy(), _rel_joints(body, poses).numpy()
+    pred_j = _rel_joints(body, predicted).numpy()
     subset = joint_indices(SELECTION_JOINTS)
     return (float(mpjpe(pred_j, gt_j, align="none").mean()),
             float(mpjpe(pred_j[:, subset], gt_j[:, subset], align="procrustes").mean()))  # fmt: skip

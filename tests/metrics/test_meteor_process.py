@@ -59,11 +59,17 @@ def test_dying_jvm_raises_and_is_replaced(monkeypatch, tmp_path):
     assert meteor_process._jvm is None and fake.process.returncode is not None
 
 
-def test_garbage_answer_is_an_error(monkeypatch, tmp_path):
-    script = "import sys\nfor line in sys.stdin:\n    print('not a number', flush=True)"
-    monkeypatch.setattr(meteor_process, "_jvm", _fake_jvm(script, tmp_path))
-    with pytest.raises(InternalError, match="could not convert string to float"):
+@pytest.mark.parametrize(("answer", "message"), [("not a number", "could not convert string to float"),
+                                                ("NaN", "non-finite score")])  # fmt: skip
+def test_garbage_answer_is_an_error(monkeypatch, tmp_path, answer, message):
+    # one answer per SCORE line; per-item scores and the corpus score for the EVAL line
+    script = (f"import sys\nfor line in sys.stdin:\n"
+              f"    print(*[{answer!r}] * (2 if line.startswith('EVAL') else 1), sep='\\n', flush=True)")  # fmt: skip
+    fake = _fake_jvm(script, tmp_path)
+    monkeypatch.setattr(meteor_process, "_jvm", fake)
+    with pytest.raises(InternalError, match=message):
         meteor_process.meteor_scores([["x"]], ["x"], 60.0)
+    assert meteor_process._jvm is None and not fake.alive
 
 
 def test_silent_jvm_times_out(monkeypatch, tmp_path):
