@@ -15,6 +15,10 @@ Per step every unfinished sample picks the argmax of its *allowed* logits:
   T masked-out pads, so the batch needs no task homogeneity;
 * causal mode: after ``<p>`` the next T tokens are restricted to codes, then ``</p>`` is forced.
 
+When every sample is forced to start with ``<p>``, no logits are needed before the first step, so
+the prompt and that step share one forward (mixed mode: prompt, ``<p>`` and the T queries; one
+forward per pose in all).
+
 Failures are returned per sample (:class:`Generation.error`), never raised.
 """
 
@@ -47,7 +51,8 @@ class Generation:
     error: str | None = None
     """Why no pose could be read (``no pose emitted``, ``malformed span: ...``), else None."""
     forwards: int = 0
-    """Forward passes run for this sample's batch (prompt included)."""
+    """Forward passes run for this sample's batch (the prompt's included; when every sample of the
+    batch is forced to open a pose, the prompt runs in the same forward as the first step)."""
 
 
 def allowed_text_ids(model: UniPoseLM) -> torch.Tensor:
@@ -87,11 +92,19 @@ def generate(model: UniPoseLM, prompts: Sequence[Encoded], images: torch.Tensor 
     from transformers import DynamicCache
 
     cache = DynamicCache(config=model.lm.config)
-    hidden, cache = model.hidden(embeds, mask, cache=cache)
-    forwards = 1
     size = len(prompts)
-    next_pos = position_ids(mask)[:, -1] + 1
-    logits = model.logits(hidden[:, -1])
+    forced: list[int | None] = [layout.pose_begin_id if f else None for f in (force_pose or [False] * size)]
+    prompt_positions = position_ids(mask)
+    next_pos = prompt_positions[:, -1] + 1
+    pending: torch.Tensor | None = None  # prompt embeddings not yet run (they join the first step)
+    logits = torch.empty(0)
+    forwards = 0
+    if all(f is not None for f in forced):
+        pending = embeds  # every answer's first token is known: no forward needed to choose it
+    else:
+        hidden, cache = model.hidden(embeds, mask, cache=cache)
+        forwards = 1
+        logits = model.logits(hidden[:, -1])
     results = [Generation() for _ in range(size)]
     done = torch.zeros(size, dtype=torch.bool)
     has_pose = torch.zeros(size, dtype=torch.bool)
@@ -100,7 +113,6 @@ def generate(model: UniPoseLM, prompts: Sequence[Encoded], images: torch.Tensor 
     text_after_pose = text_allowed.clone()
     text_after_pose[layout.pose_begin_id] = False
     code_allowed = layout.is_code(torch.arange(layout.size, device=device))
-    forced: list[int | None] = [layout.pose_begin_id if f else None for f in (force_pose or [False] * size)]
 
     while True:
         choice = torch.full((size,), layout.pad_id, dtype=torch.long)
@@ -136,7 +148,11 @@ def generate(model: UniPoseLM, prompts: Sequence[Encoded], images: torch.Tensor 
         positions = next_pos[:, None] + torch.arange(step_len)[None, :] * (step_mask > 0)
         mask = torch.cat([mask, step_mask.to(device)], dim=1)
         embeds = model.embed(step_ids.to(device), step_mask.to(device))
-        hidden, cache = model.hidden(embeds, mask, positions=positions.to(device), cache=cache)
+        positions = positions.to(device)
+        if pending is not None:
+            embeds, positions, pending = torch.cat([pending, embeds], 1), torch.cat([prompt_positions, positions], 1), None
+        hidden, cache = model.hidden(embeds, mask, positions=positions, cache=cache)
+        hidden = hidden[:, -step_len:]
         forwards += 1
         next_pos = next_pos + (step_mask > 0).sum(1)
         logits = model.logits(hidden[:, 0])

@@ -43,7 +43,8 @@ class StageConfig:
     name: str
     """``align``, ``visual`` or ``instruct`` (or any label for custom runs)."""
     tasks: tuple[str, ...]
-    """Tasks sampled (batches are task-homogeneous; a task is drawn with probability ∝ its items)."""
+    """Tasks sampled (batches are task-homogeneous; a task is drawn with probability ∝ its items
+    times its entry in :attr:`task_weights`)."""
     trainable: tuple[str, ...]
     """Parts trained (from :data:`TRAINABLE`); everything else is frozen."""
     templates: str
@@ -51,6 +52,8 @@ class StageConfig:
     steps: int
     batch_size: int
     lr: float
+    task_weights: dict[str, float] = field(default_factory=dict)
+    """Sampling weight per task (absent: 1.0); scales the task's share of the stage's batches."""
 
     def __post_init__(self) -> None:
         if not self.tasks or set(self.tasks) - set(TRAINED_TASKS):
@@ -61,6 +64,13 @@ class StageConfig:
             raise ConfigError("must be 'pretrain' or 'instruct'", field=f"stages.{self.name}.templates")
         if self.steps < 1 or self.batch_size < 1 or self.lr <= 0:
             raise ConfigError("steps, batch_size and lr must be positive", field=f"stages.{self.name}")
+        if set(self.task_weights) - set(self.tasks) or any(not w > 0 for w in self.task_weights.values()):
+            raise ConfigError("weights must be positive and name tasks of the stage", field=f"stages.{self.name}.task_weights")
+
+    def sampling_probabilities(self, items: dict[str, int]) -> list[float]:
+        """Probability of each task of :attr:`tasks` (in order), given its number of items."""
+        mass = [items[t] * self.task_weights.get(t, 1.0) for t in self.tasks]
+        return [m / sum(mass) for m in mass]
 
 
 @dataclass(frozen=True)
@@ -129,19 +139,27 @@ class UniPoseTrainConfig:
         return replace(self, **changes)
 
 
-def _stages(align: tuple[int, int, float], visual: tuple[int, int, float], instruct: tuple[int, int, float]
-            ) -> tuple[StageConfig, ...]:  # fmt: skip
+PAIR_WEIGHTS = {"posediff": 3.0, "imagediff": 4.0}
+"""``small`` instruction-stage sampling weights: the difference-captioning tasks read two poses or
+images and learnt nothing from them at their item share (1.1: loss with pose B shuffled within
+0.01 nats of the true pair's); up-weighted, with 1,500 more steps so the other tasks keep their
+number of batches."""
+
+
+def _stages(align: tuple[int, int, float], visual: tuple[int, int, float], instruct: tuple[int, int, float],
+            instruct_weights: dict[str, float] | None = None) -> tuple[StageConfig, ...]:  # fmt: skip
     """The three UniPose stages with (steps, batch size, lr) each."""
     return (
         StageConfig("align", ("pose2text", "posediff", "text2pose", "poseedit"), ("llm",), "pretrain", *align),
         StageConfig("visual", ("image2text", "imagediff", "image2pose"), ("projector",), "pretrain", *visual),
-        StageConfig("instruct", TRAINED_TASKS, ("llm", "projector"), "instruct", *instruct),
+        StageConfig("instruct", TRAINED_TASKS, ("llm", "projector"), "instruct", *instruct, dict(instruct_weights or {})),
     )
 
 
 def preset(name: str) -> UniPoseTrainConfig:
     """``tiny`` (a few steps of a 2-layer, 32-wide decoder; for tests) or ``small`` (the shipped
-    model: 4 layers, width 256, 4 heads; 2000 + 400 + 3000 steps of 24 sequences on two CPU threads);
+    model: 4 layers, width 256, 4 heads; 2000 + 400 + 4500 steps of 24 sequences on two CPU threads,
+    the instruction stage weighted towards the pair tasks by :data:`PAIR_WEIGHTS`);
     ``<name>-causal`` is the same run with causal attention (the ablation)."""
     if name.endswith("-causal"):
         return preset(name.removesuffix("-causal")).with_changes(name=name, mixed=False)
@@ -153,8 +171,8 @@ def preset(name: str) -> UniPoseTrainConfig:
             snapshot_every=2,
         )  # fmt: skip
     if name == "small":
-        return UniPoseTrainConfig(name="small", stages=_stages((2000, 24, 1e-3), (400, 24, 1e-3), (3000, 24, 5e-4)),
-                                  max_caption_tokens=80, threads=2)  # fmt: skip
+        return UniPoseTrainConfig(name="small", stages=_stages((2000, 24, 1e-3), (400, 24, 1e-3), (4500, 24, 5e-4),
+                                                               PAIR_WEIGHTS), max_caption_tokens=80, threads=2)  # fmt: skip
     raise ConfigError(f"unknown UniPose training config {name!r}; known: small, tiny (and <name>-causal)",
                       field="config")  # fmt: skip
 

@@ -122,12 +122,12 @@ def _run_stage(bundle: UniPoseBundle, data: TrainingData, features: torch.Tensor
         running = {t: list(v) for t, v in resume.progress["running"].items()}
     set_lora_generator(model, torch_rng)
     tasks = list(stage.tasks)
-    sizes = np.array([len(data.items[t]) for t in tasks], dtype=np.float64)
+    probabilities = stage.sampling_probabilities({t: len(data.items[t]) for t in tasks})
     model.train()
     bar = progress_bar(f"unipose {stage.name}", total=stage.steps)
     bar.update(start)
     for step in range(start, stage.steps):
-        task = tasks[int(rng.choice(len(tasks), p=sizes / sizes.sum()))]
+        task = tasks[int(rng.choice(len(tasks), p=probabilities))]
         chosen = rng.choice(data.items[task], size=stage.batch_size)
         samples = [data.sample(task, int(i), stage.templates, rng, codec) for i in chosen]
         batch = pad_batch([s for s, _ in samples], model.layout.pad_id, left=False)

@@ -115,3 +115,23 @@ def test_forcing_the_pose_is_per_sample() -> None:
     out = generate(model, [prompt(model, Y), prompt(model, Y)], force_pose=[True, False], stop_after_pose=True)
     assert out[0].codes == CODES and out[0].error is None  # told to start with <p>: one parallel step
     assert out[1].codes is None and out[1].error == "no pose emitted"  # its neighbour is left alone
+
+
+def test_a_batch_forced_into_poses_runs_prompt_and_pose_in_one_forward() -> None:
+    model = rigged(mixed=True)
+    out = generate(model, [prompt(model, Y), prompt(model, X, pad=2)], force_pose=[True, True], stop_after_pose=True)
+    assert [o.codes for o in out] == [CODES, CODES] and out[0].forwards == 1
+    model = rigged(mixed=False)
+    causal = generate(model, [prompt(model, Y)], force_pose=[True], stop_after_pose=True)
+    assert causal[0].codes == CODES and causal[0].forwards == T  # prompt and <p> together, then T - 1 codes
+
+
+@pytest.mark.parametrize("mixed", [True, False])
+def test_the_fused_first_forward_decodes_as_the_separate_prompt_forward(mixed: bool) -> None:
+    torch.manual_seed(0)
+    model = tiny_model(num_codes=8, tokens=T, mixed=mixed)
+    prompts = [prompt(model, X, pad=3), prompt(model, Y)]
+    fused = generate(model, prompts, force_pose=[True, True], max_new_tokens=T + 8)
+    separate = generate(model, [*prompts, prompt(model, X)], force_pose=[True, True, False], max_new_tokens=T + 8)
+    assert fused[0].forwards < separate[0].forwards
+    assert [o.ids for o in fused] == [o.ids for o in separate[:2]]  # the text after the pose reads the prompt too

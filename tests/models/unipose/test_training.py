@@ -49,6 +49,20 @@ def test_presets_and_config_round_trip() -> None:
         small.with_changes(lora=LoraConfig())
 
 
+def test_task_weights_scale_the_sampling_shares() -> None:
+    items = {"pose2text": 300, "posediff": 100}
+    plain = StageConfig("x", ("pose2text", "posediff"), ("llm",), "pretrain", 1, 1, 1e-3)
+    assert plain.sampling_probabilities(items) == [0.75, 0.25]  # ∝ items
+    weighted = StageConfig("x", ("pose2text", "posediff"), ("llm",), "pretrain", 1, 1, 1e-3, {"posediff": 3.0})
+    assert weighted.sampling_probabilities(items) == [0.5, 0.5]
+    assert set(preset("small").stages[2].task_weights) == {"posediff", "imagediff"}
+    old_card = {k: v for k, v in preset("small").to_dict()["stages"][0].items() if k != "task_weights"}
+    assert StageConfig(**old_card).task_weights == {}  # cards written before the field load unweighted
+    for bad in ({"text2pose": 2.0}, {"posediff": 0.0}):
+        with pytest.raises(ConfigError, match="task_weights"):
+            StageConfig("x", ("pose2text", "posediff"), ("llm",), "pretrain", 1, 1, 1e-3, bad)
+
+
 def test_warmup_then_cosine() -> None:
     factor = warmup_cosine(100, 0.03)  # 3 warm-up steps
     assert [round(factor(s), 4) for s in range(4)] == [0.3333, 0.6667, 1.0, 1.0]
