@@ -53,7 +53,7 @@ TRAINING_DATA = ("synth-full/train",)
 class UniPose(ModelAdapter):
     """The reference UniPose (module docstring)."""
 
-    info = ModelInfo(name="unipose", version="1.2", licence="Apache-2.0", training_data=TRAINING_DATA,
+    info = ModelInfo(name="unipose", version="1.3", licence="Apache-2.0", training_data=TRAINING_DATA,
                      description="reference UniPose: pose-token LLM (4 layers, width 256) with mixed attention and "
                                  "single-step pose decoding, generic + pose-specific image encoders")  # fmt: skip
     tasks = SUPPORTED_TASKS
@@ -146,7 +146,7 @@ class UniPose(ModelAdapter):
 class UniPoseCausal(UniPose):
     """The causal-attention ablation: same model, pose tokens generated one by one."""
 
-    info = ModelInfo(name="unipose-causal", version="1.2", licence="Apache-2.0", training_data=TRAINING_DATA,
+    info = ModelInfo(name="unipose-causal", version="1.3", licence="Apache-2.0", training_data=TRAINING_DATA,
                      description="UniPose ablation: causal attention, pose tokens decoded one by one (paper Table 7)")  # fmt: skip
     checkpoint = "unipose-small-causal-llm.safetensors"
 

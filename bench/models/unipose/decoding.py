@@ -13,7 +13,8 @@ Per step every unfinished sample picks the argmax of its *allowed* logits:
   of the last T logits, restricted to the C pose-code ids, gives its whole pose, and ``</p>`` is
   appended. Samples that did not pick ``<p>`` share that forward with their one token followed by
   T masked-out pads, so the batch needs no task homogeneity;
-* causal mode: after ``<p>`` the next T tokens are restricted to codes, then ``</p>`` is forced.
+* causal mode: after ``<p>`` the next T tokens are restricted to codes, then ``</p>`` is forced;
+  each code is fed back with its slot (the cache holds its ``<p>``, so the slot is passed).
 
 When every sample is forced to start with ``<p>``, no logits are needed before the first step, so
 the prompt and that step share one forward (mixed mode: prompt, ``<p>`` and the T queries; one
@@ -125,6 +126,7 @@ def generate(model: UniPoseLM, prompts: Sequence[Encoded], images: torch.Tensor 
                 allowed = code_allowed if span_left[b] > 0 else (text_after_pose if has_pose[b] else text_allowed)
                 choice[b] = int(torch.where(allowed, logits[b], torch.finfo(logits.dtype).min).argmax())
         forced = [None] * size
+        choice_slot = (T - span_left).clamp(0, T - 1)  # causal mode: a chosen code's slot in its span
         _record(results, choice, done, layout, span_left, has_pose, model.mixed, T)
         for b in range(size):
             if span_left[b] < 0:  # causal mode: the span's last code was just chosen
@@ -147,7 +149,9 @@ def generate(model: UniPoseLM, prompts: Sequence[Encoded], images: torch.Tensor 
         step_mask[pose_rows, 1:] = SPAN
         positions = next_pos[:, None] + torch.arange(step_len)[None, :] * (step_mask > 0)
         mask = torch.cat([mask, step_mask.to(device)], dim=1)
-        embeds = model.embed(step_ids.to(device), step_mask.to(device))
+        step_slots = torch.zeros((size, step_len), dtype=torch.long)
+        step_slots[:, 0] = choice_slot
+        embeds = model.embed(step_ids.to(device), step_mask.to(device), slot_index=step_slots.to(device))
         positions = positions.to(device)
         if pending is not None:
             embeds, positions, pending = torch.cat([pending, embeds], 1), torch.cat([prompt_positions, positions], 1), None

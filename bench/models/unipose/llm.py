@@ -13,6 +13,11 @@ order), ``<pose_id_C>`` (pose begin, the paper's ``<p>``), ``<pose_id_{C+1}>`` (
 1-D attention mask convention (int8, ``(B, L)``): 0 padding, 1 an ordinary token, 2 a position of
 the *generated* (output) pose span. Only value-2 positions become bidirectional; input pose spans
 are ordinary causal tokens.
+
+Code slots (optional, ``UniPoseLM(code_slots=True)``): a pose code's meaning depends on its slot
+``s`` (its index 0..T−1 inside its span: the tokenizer's convolution runs over the joint axis), which
+a rotary-position backbone sees only through relative offsets. With code slots, a learnt ``(T, d)``
+table row ``s`` is added to the input embedding of every code token.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "IGNORE", "SPAN", "VocabLayout", "BackboneConfig", "UniPoseLM", "extend_tokenizer", "load_text_tokenizer",
     "build_scratch_backbone", "load_pretrained_backbone", "resize_embeddings", "mixed_attention_mask",
-    "position_ids", "loss_targets",
+    "position_ids", "loss_targets", "code_slot_index",
 ]  # fmt: skip
 
 IGNORE = -100
@@ -295,6 +300,15 @@ def mixed_attention_mask(mask_1d: torch.Tensor, query_length: int | None = None,
     return torch.where(allowed, zero, torch.finfo(dtype).min)[:, None]
 
 
+def code_slot_index(input_ids: torch.Tensor, layout: VocabLayout) -> torch.Tensor:
+    """int64 ``(B, L)``: for each pose-code position, its slot (tokens since the last ``<p>``, minus
+    one, clamped to ``[0, T)``); 0 elsewhere."""
+    index = torch.arange(input_ids.shape[-1], device=input_ids.device).expand_as(input_ids)
+    begin = torch.where(input_ids == layout.pose_begin_id, index, torch.full_like(index, -1)).cummax(-1).values
+    slots = (index - begin - 1).clamp(0, layout.tokens_per_pose - 1)
+    return torch.where(layout.is_code(input_ids) & (begin >= 0), slots, torch.zeros_like(slots))
+
+
 def loss_targets(labels: torch.Tensor, mask_1d: torch.Tensor) -> torch.Tensor:
     """The label each logit position is trained on (reference §2.6): int64 ``(B, L)``.
 
@@ -322,9 +336,12 @@ class UniPoseLM(nn.Module):
         visual: the visual processor (images → ``(n, N, d)`` embeddings) or None for pose/text only.
         mixed: True for mixed attention with single-step pose decoding; False for the causal
             ablation (output pose tokens are ordinary next-token targets).
+        code_slots: add a learnt slot embedding to input pose codes (module docstring); its
+            ``(T, d)`` rows are drawn from N(0, INIT_STD²) with ``generator``.
     """
 
-    def __init__(self, lm: nn.Module, layout: VocabLayout, visual: nn.Module | None = None, mixed: bool = True) -> None:
+    def __init__(self, lm: nn.Module, layout: VocabLayout, visual: nn.Module | None = None, mixed: bool = True,
+                 code_slots: bool = False, generator: torch.Generator | None = None) -> None:  # fmt: skip
         super().__init__()
         if lm.get_input_embeddings().weight.shape[0] != layout.size:
             raise InternalError(f"embedding table has {lm.get_input_embeddings().weight.shape[0]} rows, layout needs {layout.size}")
@@ -332,21 +349,34 @@ class UniPoseLM(nn.Module):
         self.layout = layout
         self.visual = visual
         self.mixed = mixed
+        self.code_slots: nn.Embedding | None = None
+        if code_slots:
+            table = lm.get_input_embeddings().weight
+            self.code_slots = nn.Embedding(layout.tokens_per_pose, table.shape[1], device=table.device, dtype=table.dtype)
+            with torch.no_grad():
+                self.code_slots.weight.normal_(0.0, INIT_STD, generator=generator)
 
     @property
     def decoder(self) -> nn.Module:
         return self.lm.get_decoder()
 
     def embed(self, input_ids: torch.Tensor, mask_1d: torch.Tensor, image_slots: torch.Tensor | None = None,
-              image_embeds: torch.Tensor | None = None) -> torch.Tensor:  # fmt: skip
+              image_embeds: torch.Tensor | None = None, slot_index: torch.Tensor | None = None) -> torch.Tensor:  # fmt: skip
         """float ``(B, L, d)`` input embeddings.
 
-        Value-2 positions get the query embeddings (the k-th span position the k-th query); the
-        ``image_slots`` positions (bool ``(B, L)``) get the rows of ``image_embeds`` ``(n, N, d)``
-        in row-major order (sample by sample, images in the order they appear).
+        Code tokens get their slot embedding added when the model has code slots (``slot_index``, int64
+        ``(B, L)``, default :func:`code_slot_index` of ``input_ids``; a caller feeding codes without
+        their ``<p>``, as causal decoding with a cache does, passes them). Value-2 positions get the
+        query embeddings (the k-th span position the k-th query); the ``image_slots`` positions
+        (bool ``(B, L)``) get the rows of ``image_embeds`` ``(n, N, d)`` in row-major order (sample
+        by sample, images in the order they appear).
         """
         table = self.lm.get_input_embeddings()
         embeds = table(input_ids)
+        if self.code_slots is not None:
+            slot_index = code_slot_index(input_ids, self.layout) if slot_index is None else slot_index
+            is_code = self.layout.is_code(input_ids)[..., None]
+            embeds = embeds + torch.where(is_code, self.code_slots(slot_index), torch.zeros((), dtype=embeds.dtype))
         span = mask_1d == SPAN
         if bool(span.any()):
             rank = (span.long().cumsum(-1) - 1).clamp(min=0)

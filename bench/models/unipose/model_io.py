@@ -109,7 +109,7 @@ def assemble(config: UniPoseTrainConfig, pose_tokenizer: PoseTokenizer, text_voc
         apply_lora(lm.get_decoder(), config.lora, generator)
     hidden_size = lm.get_input_embeddings().weight.shape[1]
     visual = _build_visual(config, hidden_size, model_dirs)
-    model = UniPoseLM(lm, layout, visual, mixed=config.mixed)
+    model = UniPoseLM(lm, layout, visual, mixed=config.mixed, code_slots=config.code_slots, generator=generator)
     return UniPoseBundle(config, model, text_tokenizer, pose_tokenizer, text_vocab, int(visual.num_tokens))
 
 
@@ -121,7 +121,7 @@ def _owned_keys(bundle: UniPoseBundle) -> list[str]:
         if name.startswith("lm."):
             if bundle.config.backbone.pretrained is None or ".lora_" in name:
                 keys.append(name)
-        elif name.startswith("visual.projector."):
+        elif name.startswith(("visual.projector.", "code_slots.")):
             keys.append(name)
     if bundle.config.backbone.pretrained is not None:
         keys += [f"lm.{n}" for n, p in model.lm.named_parameters() if p is model.lm.get_input_embeddings().weight

@@ -31,7 +31,7 @@ __all__ = ["StageConfig", "UniPoseTrainConfig", "TRAINABLE", "TRAINED_TASKS", "p
 
 TRAINABLE = ("llm", "projector")
 """``llm``: the backbone (all weights from scratch; LoRA adapters + embeddings + lm_head for a
-pretrained one); ``projector``: the visual projector."""
+pretrained one), with the code-slot table when the model has one; ``projector``: the visual projector."""
 TRAINED_TASKS = ("pose2text", "posediff", "image2text", "imagediff", "text2pose", "image2pose", "poseedit")
 """Tasks with training data (the seven UniPose tasks)."""
 
@@ -85,6 +85,9 @@ class UniPoseTrainConfig:
     """Adapters for a pretrained backbone (None: train its weights directly; scratch backbones)."""
     mixed: bool = True
     """Mixed attention with single-step pose decoding; False trains the causal ablation."""
+    code_slots: bool = False
+    """Add a learnt slot embedding to input pose codes (``bench.models.unipose.llm``). The presets
+    turn it on; False (no such table) is how cards written before the field load."""
     text_vocab_size: int = 2048
     """Size of the WordPiece vocabulary counted on the training texts (scratch backbones)."""
     pose_tokenizer: str = "tokenizer-small.safetensors"
@@ -139,11 +142,11 @@ class UniPoseTrainConfig:
         return replace(self, **changes)
 
 
-PAIR_WEIGHTS = {"posediff": 3.0, "imagediff": 4.0}
+PAIR_WEIGHTS = {"posediff": 4.0, "imagediff": 6.0}
 """``small`` instruction-stage sampling weights: the difference-captioning tasks read two poses or
 images and learnt nothing from them at their item share (1.1: loss with pose B shuffled within
-0.01 nats of the true pair's); up-weighted, with 1,500 more steps so the other tasks keep their
-number of batches."""
+0.01 nats of the true pair's); up-weighted, with 2,000 more steps than 1.1's 3,000 so the other
+tasks keep their number of batches."""
 
 
 def _stages(align: tuple[int, int, float], visual: tuple[int, int, float], instruct: tuple[int, int, float],
@@ -158,8 +161,8 @@ def _stages(align: tuple[int, int, float], visual: tuple[int, int, float], instr
 
 def preset(name: str) -> UniPoseTrainConfig:
     """``tiny`` (a few steps of a 2-layer, 32-wide decoder; for tests) or ``small`` (the shipped
-    model: 4 layers, width 256, 4 heads; 2000 + 400 + 4500 steps of 24 sequences on two CPU threads,
-    the instruction stage weighted towards the pair tasks by :data:`PAIR_WEIGHTS`);
+    model: 4 layers, width 256, 4 heads, code slots; 2000 + 400 + 5000 steps of 24 sequences on two
+    CPU threads, the instruction stage weighted towards the pair tasks by :data:`PAIR_WEIGHTS`);
     ``<name>-causal`` is the same run with causal attention (the ablation)."""
     if name.endswith("-causal"):
         return preset(name.removesuffix("-causal")).with_changes(name=name, mixed=False)
@@ -167,12 +170,13 @@ def preset(name: str) -> UniPoseTrainConfig:
         return UniPoseTrainConfig(
             name="tiny", stages=_stages((4, 4, 3e-3), (3, 4, 3e-3), (4, 4, 3e-3)),
             backbone=BackboneConfig(hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64, max_positions=256),
-            text_vocab_size=512, pose_tokenizer="tokenizer-tiny.safetensors",
+            text_vocab_size=512, pose_tokenizer="tokenizer-tiny.safetensors", code_slots=True,
             snapshot_every=2,
         )  # fmt: skip
     if name == "small":
-        return UniPoseTrainConfig(name="small", stages=_stages((2000, 24, 1e-3), (400, 24, 1e-3), (4500, 24, 5e-4),
-                                                               PAIR_WEIGHTS), max_caption_tokens=80, threads=2)  # fmt: skip
+        return UniPoseTrainConfig(name="small", stages=_stages((2000, 24, 1e-3), (400, 24, 1e-3), (5000, 24, 5e-4),
+                                                               PAIR_WEIGHTS), max_caption_tokens=80, code_slots=True,
+                                  threads=2)  # fmt: skip
     raise ConfigError(f"unknown UniPose training config {name!r}; known: small, tiny (and <name>-causal)",
                       field="config")  # fmt: skip
 

@@ -83,6 +83,8 @@ def stage_parameters(bundle: UniPoseBundle, stage: StageConfig) -> list[torch.nn
             chosen += [model.lm.get_input_embeddings().weight, model.lm.get_output_embeddings().weight]
         else:
             chosen += list(model.lm.parameters())
+        if model.code_slots is not None:
+            chosen += list(model.code_slots.parameters())
     if "projector" in stage.trainable and model.visual is not None:
         chosen += list(model.visual.projector.parameters())
     unique = list({id(p): p for p in chosen}.values())

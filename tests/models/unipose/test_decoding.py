@@ -135,3 +135,20 @@ def test_the_fused_first_forward_decodes_as_the_separate_prompt_forward(mixed: b
     separate = generate(model, [*prompts, prompt(model, X)], force_pose=[True, True, False], max_new_tokens=T + 8)
     assert fused[0].forwards < separate[0].forwards
     assert [o.ids for o in fused] == [o.ids for o in separate[:2]]  # the text after the pose reads the prompt too
+
+
+def test_causal_decoding_feeds_each_code_with_its_slot() -> None:
+    """Token-by-token decoding with a cache equals re-running the whole sequence at every step."""
+    torch.manual_seed(0)
+    model = tiny_model(num_codes=8, tokens=T, mixed=False, code_slots=True)
+    with torch.no_grad():
+        model.code_slots.weight.mul_(50.0)  # slots that decide the argmax
+    layout = model.layout
+    generated = generate(model, [prompt(model, X)], force_pose=[True], stop_after_pose=True)[0]
+    ids = [layout.bos_id, X, layout.pose_begin_id]
+    code_ids = torch.arange(layout.code_offset, layout.code_offset + layout.num_codes)
+    for _ in range(T):
+        mask = torch.ones((1, len(ids)), dtype=torch.long)
+        hidden, _ = model.hidden(model.embed(torch.tensor([ids]), mask), mask)
+        ids.append(int(code_ids[model.logits(hidden[0, -1])[code_ids].argmax()]))
+    assert generated.codes == [i - layout.code_offset for i in ids[3:]]

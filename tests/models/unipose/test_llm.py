@@ -7,7 +7,7 @@ import torch
 
 from bench.errors import InternalError
 from bench.models.unipose.llm import (
-    IGNORE, SPAN, BackboneConfig, UniPoseLM, VocabLayout, build_scratch_backbone, extend_tokenizer,
+    IGNORE, SPAN, BackboneConfig, UniPoseLM, VocabLayout, build_scratch_backbone, code_slot_index, extend_tokenizer,
     load_text_tokenizer, loss_targets, mixed_attention_mask, resize_embeddings,
 )  # fmt: skip
 from bench.models.unipose.templates import INSTRUCTIONS
@@ -18,14 +18,14 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 TINY = BackboneConfig(hidden_size=32, num_layers=2, num_heads=2, intermediate_size=48, max_positions=128)
 
 
-def tiny_model(num_codes: int = 16, tokens: int = 4, mixed: bool = True, seed: int = 0) -> UniPoseLM:
+def tiny_model(num_codes: int = 16, tokens: int = 4, mixed: bool = True, seed: int = 0, code_slots: bool = False) -> UniPoseLM:
     """A 2-layer model over a counted vocabulary with ``num_codes`` codes and ``tokens`` per pose."""
     tokenizer = wordpiece_from_vocab(build_vocabulary(["the person stands with the left arm up."], 128))
     layout = extend_tokenizer(tokenizer, num_codes, tokens)
     generator = torch.Generator().manual_seed(seed)
     lm = build_scratch_backbone(TINY, layout.base_size, generator)
     resize_embeddings(lm, layout, generator)
-    return UniPoseLM(lm, layout, mixed=mixed).eval()
+    return UniPoseLM(lm, layout, mixed=mixed, code_slots=code_slots, generator=generator).eval()
 
 
 # ----- vocabulary ---------------------------------------------------------------------------------
@@ -158,6 +158,24 @@ def test_span_inputs_are_the_query_embeddings() -> None:
     torch.testing.assert_close(model.embed(other, mask), embeds)
     with pytest.raises(InternalError, match="longer"):
         model.embed(torch.cat([ids, ids], 1), torch.tensor([[1, 1, SPAN, SPAN, SPAN, SPAN, SPAN, SPAN, SPAN, 1, 1, 1]]))
+
+
+def test_code_slots_add_their_row_to_input_codes_only() -> None:
+    model = tiny_model(tokens=3, code_slots=True)
+    layout = model.layout
+    codes = [layout.code_offset + c for c in (5, 1, 9)]
+    ids = torch.tensor([[layout.bos_id, layout.pose_begin_id, *codes, layout.pose_end_id, 7,
+                         layout.pose_begin_id, *codes, layout.pose_end_id]])  # fmt: skip
+    mask = torch.tensor([[1] * 7 + [1, SPAN, SPAN, SPAN, 1]])
+    assert code_slot_index(ids, layout).tolist() == [[0, 0, 0, 1, 2, 0, 0, 0, 0, 1, 2, 0]]
+    embeds = model.embed(ids, mask)
+    table, slots = model.lm.get_input_embeddings().weight, model.code_slots.weight
+    torch.testing.assert_close(embeds[0, 2:5], table[codes] + slots)  # the input pose: code + slot
+    torch.testing.assert_close(embeds[0, [0, 1, 5, 6, 7, 11]], table[ids[0, [0, 1, 5, 6, 7, 11]]])
+    torch.testing.assert_close(embeds[0, 8:11], table[layout.query_ids()])  # the generated span: queries only
+    alone = model.embed(ids[:, 3:4], mask[:, 3:4], slot_index=torch.tensor([[1]]))  # a code fed without its <p>
+    torch.testing.assert_close(alone[0, 0], embeds[0, 3])
+    assert tiny_model(tokens=3).code_slots is None
 
 
 def test_loss_targets_are_unshifted_on_the_span() -> None:

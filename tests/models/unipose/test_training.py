@@ -41,6 +41,9 @@ def test_presets_and_config_round_trip() -> None:
     assert not causal.mixed and causal.checkpoint_name == "unipose-small-causal-llm"
     for config in (small, preset("tiny"), causal):
         assert UniPoseTrainConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+    assert small.code_slots and causal.code_slots
+    old_card = {k: v for k, v in small.to_dict().items() if k != "code_slots"}
+    assert not UniPoseTrainConfig.from_dict(old_card).code_slots  # cards written before the field: no slot table
     with pytest.raises(ConfigError, match="unknown"):
         preset("huge")
     with pytest.raises(ConfigError, match="tasks"):
@@ -96,7 +99,7 @@ def test_stages_unfreeze_only_their_parts(unipose_tiny: Path) -> None:
     bundle = load_unipose(unipose_tiny / "unipose" / "unipose-tiny-llm.safetensors", [unipose_tiny])
     model = bundle.model
     projector = {id(p) for p in model.visual.projector.parameters()}
-    llm = {id(p) for p in model.lm.parameters()}
+    llm = {id(p) for p in model.lm.parameters()} | {id(model.code_slots.weight)}
     for trainable, expected in ((("projector",), projector), (("llm",), llm), (("llm", "projector"), llm | projector)):
         chosen = stage_parameters(bundle, StageConfig("s", ("text2pose",), trainable, "pretrain", 1, 1, 1e-3))
         assert {id(p) for p in chosen} == expected
