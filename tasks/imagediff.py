@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from bench.data import read_image
 from bench.errors import DataError
 from tasks import TASKS
 from tasks.pins import PAIRTEXT_EVALUATOR, R_PRECISION_SEED, SYNTH_TEST_HASHES, evaluator_sha256
@@ -55,14 +53,10 @@ class ImageDiffTask(TextOutputTask):
             raise DataError(f"pair id {unknown[0].pair_id!r} is not in pairs/{split}", file=str(dataset.root),
                             field="pair_id", sample_id=unknown[0].id)  # fmt: skip
         index = np.array([rows[r.pair_id] for r in items], dtype=np.int64)
-        files = dataset.manifest["files"]
-
-        def image(path: Path) -> np.ndarray:
-            return read_image(path, files[path.relative_to(dataset.root).as_posix()])
-
         return make_text_items([r.id for r in items], [reference_texts(instructions[r.pair_id]) for r in items],
                                (pairs.poses_a[index], pairs.poses_b[index]),
-                               lambda j: {"image_a": image(items[j].image_a), "image_b": image(items[j].image_b)},
+                               lambda j: {"image_a": dataset.listed_image(items[j].image_a),
+                                          "image_b": dataset.listed_image(items[j].image_b)},
                                where=str(dataset.root))  # fmt: skip
 
     def _train_texts(self, dataset: Dataset) -> list[str]:

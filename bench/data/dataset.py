@@ -222,6 +222,19 @@ class Dataset:
     def spg(self, split: str) -> list[SpgItem]:
         return self._cached("spg", split, self._load_spg)
 
+    def listed_image(self, path: Path) -> np.ndarray:
+        """An image of this dataset (e.g. a :class:`RenderPair` side) as uint8 (224, 224, 3),
+        checked against its manifest hash.
+
+        Raises:
+            DataError: the image is not listed in the manifest, missing, modified or unreadable.
+        """
+        path = Path(path)
+        relpath = path.relative_to(self.root).as_posix() if path.is_relative_to(self.root) else None
+        if relpath not in self.manifest["files"]:
+            raise DataError("image is not listed in manifest.json", file=path)
+        return read_image(path, self.manifest["files"][relpath])
+
     # -- helpers -------------------------------------------------------------------------------
 
     def _check_split(self, split: str) -> None:

@@ -89,6 +89,19 @@ def test_round_trip_of_every_component(tiny: Path):
     assert ds.poses("test") is ds.poses("test")  # cached
 
 
+def test_listed_image_is_checked_against_the_manifest(tiny: Path):
+    ds = load_dataset("tiny", tiny.parent)
+    (pair,) = ds.render_pairs("test")
+    assert ds.listed_image(pair.image_a)[0, 0, 0] == 30
+    _png(tiny / "render_pairs/test/stray.png", 0)
+    for unlisted in (tiny / "render_pairs/test/stray.png", tiny.parent / "elsewhere.png"):
+        with pytest.raises(DataError, match="not listed"):
+            ds.listed_image(unlisted)
+    _png(pair.image_b, 61)
+    with pytest.raises(DataError, match="SHA-256"):
+        ds.listed_image(pair.image_b)
+
+
 def test_split_hash_covers_exactly_the_split_files(tiny: Path):
     manifest = read_manifest(tiny)
     files = manifest["files"]
