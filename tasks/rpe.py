@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from bench.data import read_image
 from tasks import TASKS
 from tasks.image2pose import ESTIMATION_CHANCE, ESTIMATION_JOINTS
 from tasks.pins import SYNTH_TEST_HASHES
@@ -46,12 +45,9 @@ class RpeTask(PoseOutputTask):
 
     def _items(self, dataset: Dataset) -> PoseItems:
         items = dataset.rpe(self.spec.split)
-        files = dataset.manifest["files"]
         targets = np.stack([i.poses_camera for i in items]) if items else np.zeros((0, 22, 3), np.float32)
 
         def inputs(j: int) -> dict[str, np.ndarray | str]:
-            path = items[j].image
-            return {"image": read_image(path, files[path.relative_to(dataset.root).as_posix()]),
-                    "text": items[j].question}  # fmt: skip
+            return {"image": dataset.listed_image(items[j].image), "text": items[j].question}
 
         return make_pose_items([i.id for i in items], targets, None, inputs)
