@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ from bench.data.manifest import write_manifest
 from bench.data.synth.contact_sheet import Tile, compose_sheet, dataset_sheet, wrap_text
 from bench.data.synth.render import camera_frame_pose, frame_camera, render_pair, render_pose, sample_camera, sample_style
 from bench.data.synth.scenes import make_rpe_scene
-from bench.errors import NotFoundError
+from bench.errors import DataError, NotFoundError
 
 J = {name: i for i, name in enumerate(JOINT_NAMES)}
 
@@ -90,6 +91,14 @@ def test_dataset_sheet_lays_out_every_item(mini_data_dir: Path, kind: str, count
     assert image.height > rows * 224
     pixels = np.asarray(image)
     assert (pixels < 250).any(axis=-1).mean() > 0.3  # mostly pictures, not blank paper
+
+
+@pytest.mark.parametrize("kind,image", [("pairs", "render_pairs/test/q1_b.png"), ("rpe", "rpe/test/s0.png")])
+def test_dataset_sheet_rejects_a_modified_image(mini_data_dir: Path, tmp_path: Path, kind: str, image: str) -> None:
+    shutil.copytree(mini_data_dir / "mini", tmp_path / "mini")
+    Image.fromarray(np.zeros((224, 224, 3), np.uint8)).save(tmp_path / "mini" / image)
+    with pytest.raises(DataError, match="SHA-256"):
+        dataset_sheet(load_dataset("mini", tmp_path), kind, split="test", n=10)
 
 
 def test_rpe_sheet_draws_the_target_box_in_red(mini_data_dir: Path) -> None:

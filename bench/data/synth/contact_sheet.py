@@ -8,7 +8,7 @@ Three kinds, one per image component of the dataset schema (``docs/architecture.
 
 Texts are wrapped under each tile (DejaVu Sans when the system has it, else PIL's default font) and
 cut with an ellipsis after a few lines. Which items appear is a seeded draw, so a sheet is
-reproducible.
+reproducible. Every image is checked against its manifest hash as it is read.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from bench.data.dataset import Dataset, Texts, read_image
+from bench.data.dataset import Dataset, Texts
 from bench.errors import NotFoundError, UserError
 
 logger = logging.getLogger(__name__)
@@ -133,11 +133,11 @@ def dataset_tiles(dataset: Dataset, kind: str, split: str, n: int, seed: int = 0
     if kind == "pairs":
         pairs = dataset.render_pairs(split)
         instructions = dataset.instructions(split) if dataset.has("instructions", split) else {}
-        return [Tile([read_image(pairs[i].image_a), read_image(pairs[i].image_b)],
+        return [Tile([dataset.listed_image(pairs[i].image_a), dataset.listed_image(pairs[i].image_b)],
                      "A | B: " + _first_text(instructions.get(pairs[i].pair_id)))
                 for i in _pick(len(pairs), n, seed)]
     items = dataset.rpe(split)
-    return [Tile([read_image(items[i].image)], items[i].question, [tuple(b) for b in items[i].boxes], items[i].target)
+    return [Tile([dataset.listed_image(items[i].image)], items[i].question, [tuple(b) for b in items[i].boxes], items[i].target)
             for i in _pick(len(items), n, seed)]
 
 
