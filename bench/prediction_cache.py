@@ -3,13 +3,15 @@
 An answer is keyed by (model name, model version, task id, task version, split hash of the data,
 generation settings, sample id). The key never contains the batch size, shard or world size, so a
 run interrupted at any point resumes where it stopped, and a sharded run reuses an unsharded one's
-answers and vice versa. Each answered chunk is committed at once (WAL journal).
+answers and vice versa. Each answered chunk is committed at once (WAL journal); the processes of a
+``torchrun`` share the file.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +24,8 @@ from bench.hashing import sha256_bytes
 from bench.models.adapter import Prediction, SampleFailure
 
 CACHE_FILE = "predictions.sqlite"
+BUSY_TIMEOUT_S = 60.0
+"""How long a process waits for another's write (ranks of one ``torchrun`` share the file)."""
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS answers (
     namespace TEXT NOT NULL,
@@ -87,9 +91,20 @@ class PredictionCache:
     def __init__(self, cache_dir: str | Path) -> None:
         self.path = Path(cache_dir) / CACHE_FILE
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(self.path)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.executescript(_SCHEMA)
+        self._conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S)
+        # Processes of one distributed run open the same file at once; switching a new file to WAL
+        # takes a lock that SQLite's busy timeout does not wait for, so retry that step.
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        while True:
+            try:
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                self._conn.executescript(_SCHEMA)
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    self._conn.close()
+                    raise
+                time.sleep(0.05)
 
     def close(self) -> None:
         self._conn.close()

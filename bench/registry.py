@@ -10,6 +10,7 @@ import difflib
 import importlib
 import pkgutil
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Generic, TypeVar
 
 from bench.errors import InternalError, NotFoundError
@@ -48,6 +49,21 @@ class Registry(Generic[T]):
         if name in self._entries and self._entries[name] is not obj:
             raise InternalError(f"duplicate {self.kind} name {name!r}")
         self._entries[name] = obj
+
+    @contextmanager
+    def adding(self) -> Iterator[list[str]]:
+        """A block that adds entries all or none: the yielded list receives the names added inside
+        the block; when the block raises, those entries are removed again, so a plugin that fails
+        half-way through its imports never leaves half of its entries behind."""
+        before = set(self._entries)
+        added: list[str] = []
+        try:
+            yield added
+        except BaseException:
+            for name in set(self._entries) - before:
+                del self._entries[name]
+            raise
+        added.extend(sorted(set(self._entries) - before))
 
     def _load(self) -> None:
         if self._loaded:

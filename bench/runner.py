@@ -1,11 +1,15 @@
 """``bench run``: requests → model answers (cached, resumable, shardable) → bundle → ``score_bundle`` → store.
 
-For each model and task: the task builds its requests (``--limit``: the first N samples), the
-shard keeps every N-th request in sorted sample-id order, cached answers are reused, the rest go to
-the adapter in chunks of ``batch_size`` requests of one task, each chunk committed to the
-:class:`~bench.prediction_cache.PredictionCache` as soon as it is answered. Tasks the model does not
-support are recorded as not supported; samples it fails on get a neutral fallback answer
-(:data:`FALLBACK_TEXT` or the rest pose) and are recorded with their reason.
+For each model and task: the task builds its requests (``--limit``: the first N samples), which are
+cut into **canonical chunks**: ``batch_size`` requests each, in sorted sample-id order. A shard (or
+a torch.distributed rank) keeps every N-th chunk. A chunk whose answers are all cached is reused;
+any other goes to the adapter whole, and its answers are committed to the
+:class:`~bench.prediction_cache.PredictionCache` in one transaction. So the adapter sees exactly the
+same chunks however the run is split over shards, processes or interruptions, and a model whose
+answers depend on their batch companions (padding, batched kernels) still gives the same answers;
+only ``--batch-size`` changes the chunks. Tasks the model does not support are recorded as not
+supported; samples it fails on get a neutral fallback answer (:data:`FALLBACK_TEXT` or the rest
+pose) and are recorded with their reason.
 
 The bundle is canonical (sample ids sorted, poses as JSONL with Python's shortest float repr of
 each float32), so merging shard parts (:func:`merge_parts`) gives a bundle byte-identical to the
@@ -40,13 +44,13 @@ logger = logging.getLogger(__name__)
 FALLBACK_TEXT = "a person."
 """Answer written for a text sample the model failed on."""
 SHARD_FILE = "shard.json"
-"""Written next to ``meta.json`` in a shard part: ``{"index", "count", "limit", "data"}``."""
+"""Written next to ``meta.json`` in a shard part: ``{"index", "count", "batch_size", "limit", "data", "run"}``."""
 
 
 @dataclass(frozen=True)
 class Shard:
-    """Part ``index`` of ``count`` (0-based): requests at positions ``index, index + count, ...`` of
-    the sorted sample ids of each task."""
+    """Part ``index`` of ``count`` (0-based): the canonical chunks ``index, index + count, ...`` of
+    each task (:func:`canonical_chunks`)."""
 
     index: int
     count: int
@@ -59,9 +63,16 @@ class Shard:
             raise UserError(f"expected i/N with 0 <= i < N, got {text!r}", field="--shard")
         return cls(int(left), int(right))
 
-    def keep(self, sample_ids: Sequence[str]) -> set[str]:
-        """The ids of this part."""
-        return set(sorted(sample_ids)[self.index :: self.count])
+    def keep(self, chunks: Sequence[list[Any]]) -> list[list[Any]]:
+        """The chunks of this part."""
+        return list(chunks[self.index :: self.count])
+
+
+def canonical_chunks(requests: Sequence[Any], batch_size: int) -> list[list[Any]]:
+    """``requests`` (anything with an ``id``) sorted by id and cut into runs of ``batch_size``: the
+    unit the adapter answers and the cache commits, the same in every layout of a run."""
+    ordered = sorted(requests, key=lambda r: r.id)
+    return [ordered[start : start + batch_size] for start in range(0, len(ordered), batch_size)]
 
 
 @dataclass
@@ -109,8 +120,10 @@ def generate(adapter: ModelAdapter, model_name: str, dataset: Any, task_ids: Seq
         dataset: the ``bench.data.Dataset`` the tasks read.
         task_ids: tasks to run; unsupported ones are recorded, not run.
         limit: only the first ``limit`` samples of each task (dataset order).
-        batch_size: requests per adapter call (never part of the cache key).
-        shard: answer only this part of each task's samples.
+        batch_size: requests per adapter call and per canonical chunk (never part of the cache
+            key; a model whose answers depend on their batch companions answers alike only at one
+            batch size).
+        shard: answer only this part of each task's chunks.
         seed: run seed; each request's sampling seed derives from it and the sample id.
         options: generation settings that change answers (part of the cache key).
     """
@@ -132,24 +145,24 @@ def generate(adapter: ModelAdapter, model_name: str, dataset: Any, task_ids: Seq
             run.skipped[task_id] = str(exc)
             logger.warning("%s: %s skipped: %s", model_name, task_id, exc)
             continue
+        chunks = canonical_chunks(requests, batch_size)
         if shard is not None:
-            kept = shard.keep([r.id for r in requests])
-            requests = [r for r in requests if r.id in kept]
+            chunks = shard.keep(chunks)
         key = CacheKey(model_name, adapter.info.version, task_id, task.spec.version,
                        dataset.split_hash(task.spec.split), settings)  # fmt: skip
-        run.tasks[task_id] = _answer_task(adapter, task_id, requests, key, cache, batch_size, seed)
+        run.tasks[task_id] = _answer_task(adapter, task_id, chunks, key, cache, seed)
     return run
 
 
-def _answer_task(adapter: ModelAdapter, task_id: str, requests: list[Any], key: CacheKey, cache: PredictionCache,
-                 batch_size: int, seed: int) -> TaskRun:  # fmt: skip
+def _answer_task(adapter: ModelAdapter, task_id: str, chunks: list[list[Any]], key: CacheKey, cache: PredictionCache,
+                 seed: int) -> TaskRun:  # fmt: skip
     result = TaskRun()
-    answers = cache.get(key, [r.id for r in requests])
-    todo = [r for r in requests if r.id not in answers]
-    with progress_bar(f"{key.model} {task_id}", total=len(requests), unit="sample") as bar:
-        bar.update(len(requests) - len(todo))
-        for start in range(0, len(todo), batch_size):
-            chunk = todo[start : start + batch_size]
+    total = sum(len(c) for c in chunks)
+    answers = cache.get(key, [r.id for c in chunks for r in c])
+    todo = [c for c in chunks if any(r.id not in answers for r in c)]
+    with progress_bar(f"{key.model} {task_id}", total=total, unit="sample") as bar:
+        bar.update(total - sum(len(c) for c in todo))
+        for chunk in todo:
             began = time.perf_counter()
             out = adapter.predict(chunk, [request_seed(seed, task_id, r.id) for r in chunk])
             result.seconds += time.perf_counter() - began
@@ -196,17 +209,45 @@ def write_run_bundle(run: ModelRun, adapter: ModelAdapter, dataset: Any, folder:
 
 
 def write_shard_part(run: ModelRun, adapter: ModelAdapter, dataset: Any, folder: Path, shard: Shard,
-                     limit: int | None) -> Path:  # fmt: skip
+                     limit: int | None, batch_size: int) -> Path:  # fmt: skip
     """A shard part: the canonical bundle of this part plus :data:`SHARD_FILE`."""
     write_run_bundle(run, adapter, dataset, folder)
-    record = {"index": shard.index, "count": shard.count, "limit": limit, "data": dataset_key(dataset),
-              "run": run.summary()}  # fmt: skip
+    record = {"index": shard.index, "count": shard.count, "batch_size": batch_size, "limit": limit,
+              "data": dataset_key(dataset), "run": run.summary()}  # fmt: skip
     (folder / SHARD_FILE).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return folder
 
 
+def combine_runs(parts: Sequence[ModelRun]) -> ModelRun:
+    """One :class:`ModelRun` from the disjoint parts of a sharded or distributed run.
+
+    Predictions and failures are united (sorted by id), computed counts add up, and the adapter
+    time of a task is the longest part's (the parts ran side by side).
+
+    Raises:
+        ValidationError: two parts answered the same sample, or the parts are of different models.
+    """
+    if not parts or any(p.model != parts[0].model for p in parts):
+        raise ValidationError("parts come from different models (or there are none)", field="model")
+    whole = ModelRun(parts[0].model, not_supported=list(parts[0].not_supported), skipped=dict(parts[0].skipped))
+    for part in parts:
+        for task_id, task in part.tasks.items():
+            merged = whole.tasks.setdefault(task_id, TaskRun())
+            overlap = merged.predictions.keys() & task.predictions.keys()
+            if overlap:
+                raise ValidationError("sample answered by two parts", field=task_id, sample_id=min(overlap))
+            merged.predictions.update(task.predictions)
+            merged.failures.update(task.failures)
+            merged.computed += task.computed
+            merged.seconds = max(merged.seconds, task.seconds)
+    for task in whole.tasks.values():
+        task.predictions = dict(sorted(task.predictions.items()))
+        task.failures = dict(sorted(task.failures.items()))
+    return whole
+
+
 def merge_parts(parts: Sequence[Path], folder: Path) -> tuple[Path, int | None, str]:
-    """Combine shard parts into one canonical bundle at ``folder``.
+    """Combine shard parts (written by :func:`write_shard_part`) into one canonical bundle at ``folder``.
 
     Returns:
         ``(folder, limit, data)`` of the parts. ValidationError when parts disagree, overlap, or
@@ -219,8 +260,7 @@ def merge_parts(parts: Sequence[Path], folder: Path) -> tuple[Path, int | None, 
 
     if not parts:
         raise UserError("no shard parts to merge", field="--merge")
-    records, metas = [], []
-    predictions: dict[str, dict[str, Prediction]] = {}
+    records, metas, runs = [], [], []
     for part in parts:
         part = Path(part)
         for name in (SHARD_FILE, META_FILE):
@@ -228,24 +268,26 @@ def merge_parts(parts: Sequence[Path], folder: Path) -> tuple[Path, int | None, 
                 raise ValidationError(f"not a shard part: {name} missing", file=part / name)
         records.append(json.loads((part / SHARD_FILE).read_text(encoding="utf-8")))
         metas.append((part / META_FILE).read_bytes())
+        run = ModelRun(json.loads(metas[-1])["model_name"])
         for task_id in json.loads(metas[-1])["task_versions"]:
             path = part / f"{task_id}.jsonl"
+            content = path.read_bytes()
+            if not content:  # a part with fewer chunks than there are parts
+                run.tasks[task_id] = TaskRun()
+                continue
             report = ValidationReport(DEFAULT_LIMITS.max_problems)
-            parsed = parse_jsonl(path.read_bytes(), str(path), get_task(task_id).spec.output_kind, report, DEFAULT_LIMITS)
+            parsed = parse_jsonl(content, str(path), get_task(task_id).spec.output_kind, report, DEFAULT_LIMITS)
             report.raise_if_invalid()
-            merged = predictions.setdefault(task_id, {})
-            overlap = merged.keys() & (parsed or {}).keys()
-            if overlap:
-                raise ValidationError("sample answered by two parts", file=path, sample_id=min(overlap))
-            merged.update(parsed or {})
+            run.tasks[task_id] = TaskRun(predictions=dict(parsed or {}))
+        runs.append(run)
     count = records[0]["count"]
-    if any(m != metas[0] for m in metas) or any((r["count"], r["limit"], r["data"]) != (count, records[0]["limit"],
-                                                records[0]["data"]) for r in records):  # fmt: skip
+    settings = [(r["count"], r.get("batch_size"), r["limit"], r["data"]) for r in records]
+    if any(m != metas[0] for m in metas) or any(s != settings[0] for s in settings):
         raise ValidationError("parts come from different runs (meta.json or shard settings differ)", file=parts[0])
+    whole = combine_runs(runs)  # refuses a sample answered by two parts
     if sorted(r["index"] for r in records) != list(range(count)):
         raise ValidationError(f"parts cover shards {sorted(r['index'] for r in records)}, need 0..{count - 1}", file=parts[0])
-    meta = json.loads(metas[0])
-    write_bundle(folder, meta, {t: dict(sorted(p.items())) for t, p in sorted(predictions.items())},
+    write_bundle(folder, json.loads(metas[0]), {t: r.predictions for t, r in sorted(whole.tasks.items())},
                  pose_format="jsonl", overwrite=True)  # fmt: skip
     return folder, records[0]["limit"], records[0]["data"]
 
@@ -266,8 +308,23 @@ def score_and_store(bundle: Path, config: BenchConfig, data: str | Path, *, limi
     return result, run_id
 
 
-def load_adapter(name: str, config: BenchConfig, dataset: Any, model_dirs: Sequence[Path] = ()) -> ModelAdapter:
-    """Look up ``name`` in the model registry and load it for ``dataset``."""
-    from bench.models import get_model
+def load_adapter(name: str, config: BenchConfig, dataset: Any, model_dirs: Sequence[Path] = (), *,
+                 device: str = "cpu", dtype: str = "float32",
+                 model_args: Mapping[str, Any] | None = None) -> tuple[ModelAdapter, dict[str, Any]]:  # fmt: skip
+    """Look up ``name`` in the model registry and load it for ``dataset``.
 
-    return get_model(name).load(ModelContext(config, dataset, tuple(Path(d) for d in model_dirs)))
+    Args:
+        device: a concrete torch device (``bench.devices.resolve_device``).
+        dtype: one of ``bench.devices.DTYPES``; ConfigError if the model cannot run in it.
+        model_args: the model's own arguments (``--model-args``).
+
+    Returns:
+        ``(adapter, settings)``: the loaded model and the settings that key its cached answers
+        (pass them to :func:`generate` as ``options``).
+    """
+    from bench.models import answer_settings, get_model
+
+    adapter = get_model(name)
+    ctx = ModelContext(config, dataset, tuple(Path(d) for d in model_dirs), dict(model_args or {}), device, dtype)
+    settings = answer_settings(adapter, ctx)  # checks the dtype before anything loads
+    return adapter.load(ctx), settings

@@ -42,11 +42,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, PredictionCache(Path(tmp)) as cache:
         for name in args.models.split(","):
             try:
-                adapter = load_adapter(name, config, dataset, args.model_dir)
+                adapter, settings = load_adapter(name, config, dataset, args.model_dir)
             except CheckpointError as exc:
                 print(f"{name}: skipped ({exc})")
                 continue
-            run = generate(adapter, name, dataset, task_ids(), cache, limit=args.limit, batch_size=args.batch_size)
+            run = generate(adapter, name, dataset, task_ids(), cache, limit=args.limit, batch_size=args.batch_size,
+                           options=settings)
             for task_id, task in run.tasks.items():
                 rate = len(task.predictions) / task.seconds if task.seconds > 0 else float("inf")
                 rows.append((name, task_id, len(task.predictions), task.seconds, rate))

@@ -90,10 +90,18 @@ class Evaluator:
         self.card = card
         self.kind = model.kind
         self.dim = model.arch.latent_dim
+        self.device = torch.device("cpu")
         self._buckets = tuple(b for b in TOKEN_BUCKETS if b < model.arch.max_tokens) + (model.arch.max_tokens,)
 
     def __repr__(self) -> str:
         return f"Evaluator(id={self.id!r}, kind={self.kind!r}, sha256={self.sha256[:12]!r})"
+
+    def to(self, device: str | torch.device) -> Evaluator:
+        """Run the network on ``device`` (``bench score --device``); embeddings still come back as
+        float32 numpy arrays. Returns ``self``."""
+        self.device = torch.device(device)
+        self.model.to(self.device)
+        return self
 
     def embed_texts(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
         """float32 (N, 512) unit vectors, one per text (texts longer than ``max_tokens`` ids are truncated).
@@ -122,7 +130,8 @@ class Evaluator:
         for i, row in enumerate(rows):
             ids[i, : len(row)] = torch.tensor(row, dtype=torch.int64)
             lengths[i] = len(row)
-        return self.model.encode_texts(ids, lengths)[: len(rows)].numpy()
+        out = self.model.encode_texts(ids.to(self.device), lengths.to(self.device))
+        return out[: len(rows)].cpu().numpy()
 
     def embed_poses(self, poses: Any, batch_size: int = 1024) -> np.ndarray:
         """float32 (N, 22, 3) axis-angle poses -> float32 (N, 512) unit vectors (pose-text only)."""
@@ -149,5 +158,6 @@ class Evaluator:
                 chunk = items[start : start + ITEM_CHUNK_ROWS]
                 padded = np.zeros((ITEM_CHUNK_ROWS,) + items.shape[1:], dtype=np.float32)
                 padded[: len(chunk)] = chunk
-                out[start : start + len(chunk)] = self.model.encode_items(torch.from_numpy(padded))[: len(chunk)].numpy()
+                embedded = self.model.encode_items(torch.from_numpy(padded).to(self.device))
+                out[start : start + len(chunk)] = embedded[: len(chunk)].cpu().numpy()
         return out

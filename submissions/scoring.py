@@ -133,7 +133,8 @@ def score_bundle(
 
 def _load_evaluators(tasks: list[Task], config: BenchConfig,
                      overrides: Mapping[str, EvaluatorSource]) -> dict[str, Evaluator]:  # fmt: skip
-    """Pinned id → evaluator, each loaded once; pinned ids are verified against their SHA-256."""
+    """Pinned id → evaluator, each loaded once (on ``config.device``); pinned ids are verified
+    against their SHA-256."""
     from retrieval_models import load_evaluator
 
     search_dirs = [config.shipped_evaluators_dir, config.user_evaluators_dir]
@@ -145,8 +146,10 @@ def _load_evaluators(tasks: list[Task], config: BenchConfig,
             loaded[evaluator_id] = load_evaluator(evaluator_id, search_dirs, sha256, text_model=config.text_model)
         elif isinstance(source, str | Path):
             loaded[evaluator_id] = load_evaluator(str(source), search_dirs, None, text_model=config.text_model)
-        else:
+        else:  # a loaded evaluator runs where its owner put it
             loaded[evaluator_id] = source
+            continue
+        loaded[evaluator_id].to(config.device)
     return loaded
 
 

@@ -15,20 +15,35 @@ def models() -> None:
 
 
 @models.command("list")
+@click.option("--include", "includes", multiple=True, metavar="PATH",
+              help="Also import adapters from a .py file, a folder of them, or a module name (as bench run --include).")  # fmt: skip
 @json_option
-def list_models(as_json: bool) -> None:
-    """Every registered model with its version, tasks and description."""
-    from bench.models import TRAINERS, discover_models
+def list_models(includes: tuple[str, ...], as_json: bool) -> None:
+    """Every registered model with its version, tasks, origin and description.
 
+    Origins: built in, an installed package's `posebench.models` entry point, or --include. A
+    plugin that fails to load is reported on stderr (exit code 2) and hides no other model.
+    """
+    from bench.errors import UserError
+    from bench.models import TRAINERS, discover_models, include, model_origin, plugin_errors
+
+    include(includes)
     rows = []
     for name, adapter in discover_models().items():
         info = adapter.info
         rows.append({"name": name, "version": info.version, "tasks": list(adapter.tasks), "parameters": info.parameter_count,
-                     "trainable": name in TRAINERS, "description": info.description})  # fmt: skip
+                     "dtypes": list(adapter.dtypes), "trainable": name in TRAINERS, "origin": model_origin(name),
+                     "description": info.description})  # fmt: skip
     if as_json:
         echo_json(rows)
     else:
-        echo_table([{**r, "tasks": ",".join(r["tasks"]), "trainable": "yes" if r["trainable"] else "-"} for r in rows])
+        echo_table([{**r, "tasks": ",".join(r["tasks"]), "dtypes": ",".join(r["dtypes"]) or "-",
+                     "trainable": "yes" if r["trainable"] else "-"} for r in rows])  # fmt: skip
+    broken = plugin_errors()
+    for error in broken[:-1]:
+        click.echo(f"error: {error}", err=True)
+    if broken:
+        raise UserError(str(broken[-1]))
 
 
 @models.command("train")

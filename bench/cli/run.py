@@ -8,17 +8,22 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import click
 
-from bench.cli._common import echo_json, echo_table, json_option, state
+from bench.cli._common import echo_json, echo_table, json_option, parse_model_args, state
+from bench.devices import DTYPES
+from bench.errors import ConfigError
+from bench.progress import set_quiet
+from submissions.scoring import DEFAULT_DATA
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_MODELS = ("gt", "chance", "mean-pose", "copy-source", "nn-retrieval", "captioner", "regressor")
 """The baselines run by a plain ``bench run``."""
-DEFAULT_DATA = "synth-full"
 BUILDABLE = {"synth-small": "small", "synth-full": "full"}
 
 
@@ -32,6 +37,14 @@ def _split_list(values: tuple[str, ...]) -> list[str]:
 @click.option("--data", help="Dataset name or path (default synth-full, built if missing; with --merge: the parts' dataset).")
 @click.option("--limit", type=click.IntRange(min=1), help="Only the first N samples per task (run becomes ineligible).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True, help="Requests per model call.")
+@click.option("--device", help="Torch device of the model: cpu, cuda, cuda:N, mps or auto (default: the config's, "
+                                "else cpu). Under torchrun, cuda means cuda:LOCAL_RANK.")  # fmt: skip
+@click.option("--dtype", type=click.Choice(DTYPES), default="float32", show_default=True,
+              help="Precision of the model's weights, for models that support it (bench models list).")  # fmt: skip
+@click.option("--model-args", "model_args", metavar="KEY=VALUE,...",
+              help="Arguments for the model (values read as JSON where they parse); they key the prediction cache.")  # fmt: skip
+@click.option("--include", "includes", multiple=True, metavar="PATH",
+              help="Import model adapters from a .py file, a folder of them, or a module name (repeatable).")  # fmt: skip
 @click.option("--shard", help="Run part i of N (i/N, 0-based, strided by sorted sample id); writes a part, no scoring.")
 @click.option("--merge", "merge", multiple=True, type=click.Path(path_type=Path, file_okay=False),
               help="Merge these shard parts (repeatable) into one bundle, then score and store it.")  # fmt: skip
@@ -43,57 +56,147 @@ def _split_list(values: tuple[str, ...]) -> list[str]:
 @json_option
 @click.pass_context
 def run(ctx: click.Context, models: tuple[str, ...], tasks: tuple[str, ...], data: str | None, limit: int | None,
-        batch_size: int, shard: str | None, merge: tuple[Path, ...], out: Path | None, seed: int,
-        model_dirs: tuple[Path, ...], no_store: bool, as_json: bool) -> None:  # fmt: skip
-    """Run models on tasks; write, score and store their submission bundles."""
+        batch_size: int, device: str | None, dtype: str, model_args: str | None, includes: tuple[str, ...],
+        shard: str | None, merge: tuple[Path, ...], out: Path | None, seed: int, model_dirs: tuple[Path, ...],
+        no_store: bool, as_json: bool) -> None:  # fmt: skip
+    """Run models on tasks; write, score and store their submission bundles.
+
+    Under torchrun (or accelerate launch) the processes share the work as one run: each answers
+    its strided part of every task, rank 0 writes, scores and stores the one bundle.
+    """
+    from bench.distributed import process_group, world_from_env
     from bench.runner import Shard, merge_parts, score_and_store
 
     config = state(ctx).config
+    world = world_from_env()
     if merge:
+        if world is not None:
+            raise ConfigError("--merge runs in one process, not under torchrun", field="--merge")
         folder = out or merge[0].parent / merge[0].name.split(".shard-")[0]
         bundle, merged_limit, merged_data = merge_parts(list(merge), folder)
         result, run_id = score_and_store(bundle, config, data or merged_data, limit=merged_limit, store=not no_store)
         _report([(result, run_id, bundle, {})], as_json)
         return
+    if world is not None and shard:
+        raise ConfigError("--shard is for schedulers without torch.distributed; under torchrun each rank is a shard",
+                          field="--shard")  # fmt: skip
+    from bench.devices import resolve_device
+    from bench.models import include
+
+    include(includes)
+    local_rank = world.local_rank if world is not None else None
+    plan = RunPlan(
+        models=_split_list(models), tasks=_split_list(tasks), data=data or DEFAULT_DATA, limit=limit,
+        batch_size=batch_size, shard=Shard.parse(shard) if shard else None, out=out, seed=seed,
+        model_dirs=model_dirs, store=not no_store, device=resolve_device(device or config.device, local_rank=local_rank),
+        dtype=dtype, model_args=parse_model_args(model_args),
+    )  # fmt: skip
+    if world is None:
+        outcomes = _run_models(plan, config, None)
+    else:
+        if not world.is_main:  # other ranks print only their errors
+            set_quiet(True)
+            logging.getLogger().setLevel(logging.ERROR)
+        with process_group(world, plan.device):
+            outcomes = _run_models(plan, config, world)
+    if outcomes:
+        _report(outcomes, as_json)
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """The options of one ``bench run`` (models, tasks, data and how to answer them)."""
+
+    models: list[str]
+    """Names asked for; empty means :data:`DEFAULT_MODELS` (a missing checkpoint then skips a model)."""
+    tasks: list[str]
+    data: str
+    limit: int | None
+    batch_size: int
+    shard: Any
+    """A ``bench.runner.Shard`` (``--shard``), or None."""
+    out: Path | None
+    seed: int
+    model_dirs: tuple[Path, ...]
+    store: bool
+    device: str
+    """Concrete torch device of this process."""
+    dtype: str
+    model_args: dict[str, Any]
+
+
+def _run_models(plan: RunPlan, config: Any, world: Any) -> list[tuple[Any, int | None, Path, dict[str, Any]]]:
+    """Answer, write, score and store each model; under torch.distributed (``world``) each rank
+    answers its part and only rank 0 writes, scores, stores and returns outcomes."""
+    from bench.distributed import barrier, gather_runs
     from bench.errors import CheckpointError
-    from bench.runner import generate, load_adapter, write_run_bundle, write_shard_part
-    from tasks import task_ids
-
-    data = data or DEFAULT_DATA
-    dataset = _open_or_build(config, data)
-    part = Shard.parse(shard) if shard else None
-    chosen_tasks = _split_list(tasks) or task_ids()
     from bench.prediction_cache import PredictionCache
+    from bench.runner import (
+        Shard, combine_runs, generate, load_adapter, score_and_store, write_run_bundle, write_shard_part,
+    )  # fmt: skip
+    from tasks import get_task, task_ids
 
-    out_dir = out or config.runs_dir / _data_name(data)
+    main = world is None or world.is_main
+    if main:
+        dataset = _open_or_build(config, plan.data)
+    if world is not None:
+        barrier()  # rank 0 has built the dataset if it was missing
+    if not main:
+        from bench.data import load_dataset
+
+        dataset = load_dataset(plan.data, config.data_dir)
+    part = Shard(world.rank, world.size) if world is not None else plan.shard
+    chosen_tasks = plan.tasks or task_ids()
+    out_dir = plan.out or config.runs_dir / _data_name(plan.data)
     outcomes = []
     with PredictionCache(config.cache_dir) as cache:
-        for name in _split_list(models) or list(DEFAULT_MODELS):
+        for name in plan.models or list(DEFAULT_MODELS):
+            model_run, error = None, None
             try:
-                adapter = load_adapter(name, config, dataset, model_dirs)
-            except CheckpointError as exc:
-                if models:  # asked for by name: an error
+                adapter, settings = load_adapter(name, config, dataset, plan.model_dirs, device=plan.device,
+                                                 dtype=plan.dtype, model_args=plan.model_args)  # fmt: skip
+            except (CheckpointError, ConfigError) as exc:
+                if not plan.models:  # a default baseline that cannot run here: skipped, alike on every rank
+                    if main:
+                        click.echo(f"{name}: skipped: {exc}", err=True)
+                    continue
+                if world is None:
                     raise
-                click.echo(f"{name}: skipped: {exc}", err=True)
-                continue
-            model_run = generate(adapter, name, dataset, chosen_tasks, cache, limit=limit, batch_size=batch_size,
-                                 shard=part, seed=seed)  # fmt: skip
+                error = exc
+            else:
+                if world is None:  # start the METEOR JVM (~10 s) while the model answers; under torchrun
+                    # the ranks already use every core, so rank 0 starts it when it scores
+                    for task_id in chosen_tasks:
+                        if adapter.supports(task_id):
+                            get_task(task_id).prepare()
+                try:
+                    model_run = generate(adapter, name, dataset, chosen_tasks, cache, limit=plan.limit,
+                                         batch_size=plan.batch_size, shard=part, seed=plan.seed, options=settings)  # fmt: skip
+                except Exception as exc:  # noqa: BLE001 (under torch.distributed: sent to every rank, then raised)
+                    if world is None:
+                        raise
+                    error = exc
+            if world is not None:
+                model_run = combine_runs(gather_runs(world, model_run, error))
+                if not main:
+                    continue
             for task_id in model_run.not_supported:
                 click.echo(f"{name}: {task_id}: not supported", err=True)
             if not model_run.tasks:
                 logger.warning("%s answered none of the requested tasks", name)
                 continue
-            if part is not None:
-                folder = write_shard_part(model_run, adapter, dataset, out_dir / f"{name}.shard-{part.index}-of-{part.count}",
-                                          part, limit)  # fmt: skip
+            if world is None and part is not None:
+                folder = write_shard_part(model_run, adapter, dataset,
+                                          out_dir / f"{name}.shard-{part.index}-of-{part.count}", part, plan.limit,
+                                          plan.batch_size)  # fmt: skip
                 click.echo(f"{name}: wrote shard part {folder}")
                 continue
             bundle = write_run_bundle(model_run, adapter, dataset, out_dir / name)
-            result, run_id = score_and_store(bundle, config, dataset.root, limit=limit, summary=model_run.summary(),
-                                             store=not no_store)  # fmt: skip
-            outcomes.append((result, run_id, bundle, model_run.summary()))
-    if outcomes:
-        _report(outcomes, as_json)
+            summary = {**model_run.summary(), "settings": settings, "processes": world.size if world else 1}
+            result, run_id = score_and_store(bundle, config, dataset.root, limit=plan.limit, summary=summary,
+                                             store=plan.store)  # fmt: skip
+            outcomes.append((result, run_id, bundle, summary))
+    return outcomes
 
 
 def _data_name(data: str) -> str:

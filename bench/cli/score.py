@@ -58,20 +58,27 @@ def validate(ctx: click.Context, bundle: Path, data: str | None, limit: int | No
               help="Add a metric variant, e.g. 'posescript' R-precision (repeatable).")  # fmt: skip
 @click.option("--evaluator", "evaluator_overrides", multiple=True, metavar="ID=CHECKPOINT",
               help="Use CHECKPOINT in place of pinned evaluator ID (the run becomes ineligible).")  # fmt: skip
+@click.option("--device", help="Torch device of the evaluators: cpu, cuda, cuda:N, mps or auto (default: the "
+                                "config's, else cpu). Scores agree across devices to the precision docs/protocols.md "
+                                "states.")  # fmt: skip
 @click.option("--no-store", is_flag=True, help="Print the scores without storing them.")
 @json_option
 @click.pass_context
 def score(ctx: click.Context, bundle: Path, data: str | None, batch_size: int, limit: int | None,
-          variants: tuple[str, ...], evaluator_overrides: tuple[str, ...], no_store: bool,
+          variants: tuple[str, ...], evaluator_overrides: tuple[str, ...], device: str | None, no_store: bool,
           as_json: bool) -> None:  # fmt: skip
     """Validate and score a submission BUNDLE, print a table and store the run.
 
     Nothing is written when validation or scoring fails.
     """
+    from bench.devices import resolve_device
     from bench.store import ResultsStore
     from submissions import score_bundle
 
     config = state(ctx).config
+    resolved = resolve_device(device or config.device)
+    if resolved != config.device:
+        config = config.with_overrides(device=resolved)
     result = score_bundle(bundle, config, data, batch_size, limit=limit, variants=variants,
                           evaluators=_parse_overrides(evaluator_overrides))  # fmt: skip
     run_id = None

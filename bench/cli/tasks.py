@@ -1,10 +1,13 @@
-"""``bench tasks list|show ID``: the registered tasks and their specs."""
+"""``bench tasks list|show ID|export``: the registered tasks, their specs, and their requests as files."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
-from bench.cli._common import echo_json, echo_table, json_option
+from bench.cli._common import echo_json, echo_table, json_option, state
+from submissions.scoring import DEFAULT_DATA
 
 from tasks.spec import DIRECTION_ARROWS as ARROWS
 
@@ -72,3 +75,29 @@ def _pin(evaluator_id: str | None, sha256: str | None) -> str:
     if evaluator_id is None:
         return ""
     return f" sha256 {sha256}" if sha256 else " (pin pending)"
+
+
+@tasks.command("export")
+@click.argument("names", metavar="ID|all", nargs=-1, required=True)
+@click.option("--data", default=DEFAULT_DATA, show_default=True, help="Dataset name or path.")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True, help="Folder to write.")
+@click.option("--limit", type=click.IntRange(min=1), help="Only the first N samples per task (score with the same --limit).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing --out folder.")
+@click.pass_context
+def export(ctx: click.Context, names: tuple[str, ...], data: str, out: Path, limit: int | None,
+           overwrite: bool) -> None:  # fmt: skip
+    """Write each task's requests as JSONL (ids, inputs, image files, instruction) for a model that
+    runs outside PoseBench; answer them in a bundle and score it with `bench score`
+    (docs/submission_format.md)."""
+    from bench.data import load_dataset
+    from tasks import get_task, task_ids
+    from tasks.export import export_tasks
+
+    ids = [t for value in names for t in value.split(",") if t]
+    chosen = [get_task(t) for t in (task_ids() if ids == ["all"] else ids)]
+    dataset = load_dataset(data, state(ctx).config.data_dir)
+    record = export_tasks(chosen, dataset, out, limit=limit, overwrite=overwrite)
+    for task_id, entry in record["tasks"].items():
+        click.echo(f"{task_id}: {entry['samples']} requests → {out / f'{task_id}.jsonl'} (answer: {entry['answer']})")
+    click.echo(f"wrote {out} (data {record['data']}); answer into a bundle, then `bench score BUNDLE --data {data}"
+               f"{f' --limit {limit}' if limit else ''}`")  # fmt: skip

@@ -17,9 +17,7 @@ cache keeps what was answered before).
 from __future__ import annotations
 
 import hashlib
-import importlib
 import logging
-import pkgutil
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,7 +27,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from bench.config import BenchConfig
-from bench.errors import CheckpointError
+from bench.devices import device_kind
+from bench.errors import CheckpointError, ConfigError
 from bench.registry import Registry
 from tasks.spec import Request
 
@@ -82,7 +81,13 @@ class ModelContext:
     model_dirs: tuple[Path, ...] = ()
     """Checkpoint folders searched first to last; empty means the user's, then the shipped models."""
     options: dict[str, Any] = field(default_factory=dict)
-    """Model-specific options (``--model-option KEY=VALUE`` style), passed through untouched."""
+    """Model arguments (``bench run --model-args key=value,...``), passed through untouched; each
+    one keys the prediction cache."""
+    device: str = "cpu"
+    """The concrete torch device to run on (``cpu``, ``cuda:N``, ``mps``; ``bench.devices``)."""
+    dtype: str = "float32"
+    """Precision of weights and activations (``float32``, ``bfloat16``, ``float16``), for models
+    that list it in :attr:`ModelAdapter.dtypes`."""
 
     @property
     def checkpoint_dirs(self) -> tuple[Path, ...]:
@@ -105,6 +110,10 @@ class ModelAdapter(ABC):
     info: ClassVar[ModelInfo]
     tasks: ClassVar[tuple[str, ...]]
     """Task ids answered; the runner records every other task as not supported."""
+    dtypes: ClassVar[tuple[str, ...]] = ()
+    """Precisions the model can run in (``ModelContext.dtype``), first the default. Empty for
+    models without tensors to run: they ignore ``--device`` and ``--dtype``, which then do not key
+    their cache."""
 
     @classmethod
     def load(cls, ctx: ModelContext) -> ModelAdapter:
@@ -139,8 +148,8 @@ class ModelAdapter(ABC):
 
 
 MODELS: Registry[type[ModelAdapter]] = Registry("model")
-"""Model name → adapter class; filled by :func:`discover_models`."""
-_discovered = False
+"""Model name → adapter class; filled by ``bench.models.plugins.discover_models`` (the built-in
+modules of ``bench.models``, then the ``posebench.models`` entry points)."""
 
 
 TRAINERS: Registry[Any] = Registry("model trainer")
@@ -159,35 +168,21 @@ def register_model(name: str) -> Any:
     return MODELS.register(name)
 
 
-def discover_models() -> Registry[type[ModelAdapter]]:
-    """Import every module and subpackage of ``bench.models`` once (their decorators register the
-    models). A subpackage that fails to import (e.g. an optional model mid-installation) is logged
-    and skipped, so the baselines stay usable."""
-    global _discovered  # noqa: PLW0603  (one-time import side effect, like Registry's own loading)
-    if not _discovered:
-        _discovered = True
-        import bench.models as package
+def answer_settings(adapter: type[ModelAdapter], ctx: ModelContext) -> dict[str, Any]:
+    """Every setting of ``ctx`` that can change ``adapter``'s answers, for the prediction cache key:
+    the model arguments, and for models with tensors (``adapter.dtypes``) the device kind (``cuda``
+    for every ``cuda:N``) and the dtype.
 
-        for module in pkgutil.iter_modules(package.__path__):
-            if module.name.startswith("_") or module.name == "adapter":
-                continue
-            try:
-                importlib.import_module(f"bench.models.{module.name}")
-            except ImportError as exc:
-                if not module.ispkg:
-                    raise
-                logger.warning("model package bench.models.%s not loaded: %s", module.name, exc)
-    return MODELS
-
-
-def get_model(name: str) -> type[ModelAdapter]:
-    """The adapter class registered as ``name`` (NotFoundError with did-you-mean)."""
-    return discover_models().get(name)
-
-
-def model_names() -> list[str]:
-    """Every registered model name, sorted."""
-    return discover_models().names()
+    Raises:
+        ConfigError: the model cannot run in ``ctx.dtype``.
+    """
+    settings: dict[str, Any] = {"model_args": dict(sorted(ctx.options.items()))} if ctx.options else {}
+    if adapter.dtypes:
+        if ctx.dtype not in adapter.dtypes:
+            raise ConfigError(f"model {adapter.info.name!r} runs in {', '.join(adapter.dtypes)} only, not {ctx.dtype}",
+                              field="--dtype")  # fmt: skip
+        settings.update(device=device_kind(ctx.device), dtype=ctx.dtype)
+    return settings
 
 
 def request_seed(run_seed: int, task_id: str, sample_id: str) -> int:

@@ -130,6 +130,7 @@ class NearestNeighbour(ModelAdapter):
                      description="nearest training neighbour via retrieval models trained apart from the evaluators",
                      training_data=("<dataset>/train",), parameter_count=None)  # fmt: skip
     tasks = ("text2pose", "spg", "pose2text", "posediff", "poseedit")
+    dtypes = ("float32",)
 
     def __init__(self, pose_text: Any, pair_text: Any, dataset: Any) -> None:
         self.models = {"pose-text": pose_text, "pair-text": pair_text}
@@ -147,7 +148,7 @@ class NearestNeighbour(ModelAdapter):
         models = {}
         for kind, name in CHECKPOINTS.items():
             ctx.find_checkpoint(f"{name}.safetensors", "nn-retrieval")
-            models[kind] = load_evaluator(name, dirs, None, text_model=ctx.config.text_model)
+            models[kind] = load_evaluator(name, dirs, None, text_model=ctx.config.text_model).to(ctx.device)
         return cls(models["pose-text"], models["pair-text"], ctx.dataset)
 
     def _gallery(self, which: str) -> _Gallery:

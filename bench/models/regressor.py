@@ -78,7 +78,7 @@ class PoseRegressor(nn.Module):
         with torch.no_grad():
             for start in range(0, len(images), batch_size):
                 x = resize_images(images[start : start + batch_size], self.backbone.config.input_size)
-                out.append(matrix_to_axis_angle(self(x)).numpy().astype(np.float32))
+                out.append(matrix_to_axis_angle(self(x.to(self.identity_6d.device)).cpu()).numpy().astype(np.float32))
         return np.concatenate(out) if out else np.zeros((0, NUM_JOINTS, 3), np.float32)
 
 
@@ -127,6 +127,7 @@ class Regressor(ModelAdapter):
                      description="image→pose CNN trained on synth renders (rpe: oracle box), + captioner for image→text",
                      training_data=("<dataset>/train renders",))  # fmt: skip
     tasks = ("image2pose", "rpe", "image2text", "imagediff")
+    dtypes = ("float32",)
 
     def __init__(self, model: PoseRegressor, card: dict[str, Any], dataset: Any) -> None:
         self.model = model
@@ -141,7 +142,7 @@ class Regressor(ModelAdapter):
     @classmethod
     def load(cls, ctx: ModelContext) -> Regressor:
         model, card = load_regressor(ctx.find_checkpoint(f"{CHECKPOINT}.safetensors", "regressor"))
-        return cls(model, card, ctx.dataset)
+        return cls(model.to(ctx.device), card, ctx.dataset)
 
     def _box(self, sample_id: str) -> list[float] | None:
         if self._boxes is None:
@@ -175,7 +176,8 @@ class Regressor(ModelAdapter):
         if crops:
             self.model.eval()
             with torch.no_grad():
-                poses = matrix_to_axis_angle(self.model(torch.cat(crops))).numpy().astype(np.float32)
+                rotations = self.model(torch.cat(crops).to(self.model.identity_6d.device)).cpu()
+                poses = matrix_to_axis_angle(rotations).numpy().astype(np.float32)
             for k, pose in zip(where, poses, strict=True):
                 out[k] = pose
         return out

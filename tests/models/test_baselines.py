@@ -163,8 +163,8 @@ def baseline_results(small_dataset: Any, tiny_model_dir: Path, evaluator_overrid
     results = {}
     with PredictionCache(tmp_path / "cache") as cache:
         for entry, name, model_dirs, tasks in runs:
-            adapter = load_adapter(name, config, small_dataset, model_dirs)
-            run = generate(adapter, name, small_dataset, tasks, cache, batch_size=64)
+            adapter, settings = load_adapter(name, config, small_dataset, model_dirs)
+            run = generate(adapter, name, small_dataset, tasks, cache, batch_size=64, options=settings)
             bundle = write_run_bundle(run, adapter, small_dataset, tmp_path / entry.replace(" ", "_"))
             results[entry], _ = score_and_store(bundle, config, small_dataset.root, limit=None,
                                                 evaluators=evaluator_overrides, store=False)  # fmt: skip

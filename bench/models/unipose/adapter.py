@@ -13,7 +13,7 @@ templates (PoseBench-Synth has no training split for them).
 A sample whose generation cannot be read (no pose emitted, a malformed span, no text) is returned
 as a :class:`~bench.models.adapter.SampleFailure` with the reason; it never stops a run.
 
-Options (``ModelContext.options``): ``checkpoint`` (file name or path), ``batch_size`` (16),
+Options (``ModelContext.options``, ``bench run --model-args``): ``checkpoint`` (file name or path), ``batch_size`` (16),
 ``max_text_tokens`` (96), ``threads`` (1), ``force_pose`` (False: the model itself must open the
 pose span with ``<p>``; True starts every pose answer with it).
 """
@@ -31,6 +31,7 @@ import torch
 
 from bench.config import BenchConfig
 from bench.data.synth.poses import torch_threads
+from bench.errors import ConfigError
 from bench.models.adapter import (
     ModelAdapter, ModelContext, ModelInfo, Prediction, SampleFailure, parameter_count, register_model, register_trainer,
 )  # fmt: skip
@@ -45,6 +46,8 @@ logger = logging.getLogger(__name__)
 __all__ = ["UniPose", "UniPoseCausal", "SUPPORTED_TASKS", "train_unipose_model", "train_unipose_causal_model"]
 
 SUPPORTED_TASKS = ("pose2text", "posediff", "image2text", "imagediff", "text2pose", "image2pose", "poseedit", "spg", "rpe")
+MODEL_ARGS = ("checkpoint", "batch_size", "max_text_tokens", "threads", "force_pose")
+"""What ``--model-args`` may set (module docstring)."""
 POSE_TASKS = tuple(t for t in SUPPORTED_TASKS if ANSWERS[t].startswith("<pose"))
 TRAINING_DATA = ("synth-full/train",)
 
@@ -57,6 +60,7 @@ class UniPose(ModelAdapter):
                      description="reference UniPose: pose-token LLM (4 layers, width 256) with mixed attention and "
                                  "single-step pose decoding, generic + pose-specific image encoders")  # fmt: skip
     tasks = SUPPORTED_TASKS
+    dtypes = ("float32",)
     checkpoint = "unipose-small-llm.safetensors"
     """Default checkpoint file (``<models>/unipose/``)."""
 
@@ -83,9 +87,13 @@ class UniPose(ModelAdapter):
     @classmethod
     def load(cls, ctx: ModelContext) -> UniPose:
         options = dict(ctx.options)
+        unknown = sorted(set(options) - set(MODEL_ARGS))
+        if unknown:
+            raise ConfigError(f"unknown {cls.info.name} argument(s) {unknown}; known: {', '.join(MODEL_ARGS)}",
+                              field="--model-args")  # fmt: skip
         dirs = list(ctx.checkpoint_dirs)
         path = find_model_file(str(options.pop("checkpoint", cls.checkpoint)), dirs)
-        return cls(load_unipose(path, dirs, ctx.config.device), **options)
+        return cls(load_unipose(path, dirs, ctx.device), **options)
 
     def predict(self, requests: Sequence[Request], seeds: Sequence[int]) -> list[Prediction | SampleFailure]:
         """Greedy answers (``seeds`` are not used)."""
