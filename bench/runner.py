@@ -9,7 +9,9 @@ same chunks however the run is split over shards, processes or interruptions, an
 answers depend on their batch companions (padding, batched kernels) still gives the same answers;
 only ``--batch-size`` changes the chunks. Tasks the model does not support are recorded as not
 supported; samples it fails on get a neutral fallback answer (:data:`FALLBACK_TEXT` or the rest
-pose) and are recorded with their reason.
+pose) and are recorded with their reason. Every answer is checked by the bundle validator's own
+rules (``submissions.predictions.check_answer``): one it would refuse (a caption with a newline, a
+NaN in a pose) is such a failure, with the validator's message, and is never cached.
 
 The bundle is canonical (sample ids sorted, poses as JSONL with Python's shortest float repr of
 each float32), so merging shard parts (:func:`merge_parts`) gives a bundle byte-identical to the
@@ -168,8 +170,10 @@ def _answer_task(adapter: ModelAdapter, task_id: str, chunks: list[list[Any]], k
             result.seconds += time.perf_counter() - began
             if len(out) != len(chunk):
                 raise ValidationError(f"model {key.model} answered {len(out)} of {len(chunk)} requests", field=task_id)
-            fresh = {r.id: _checked(a, task_id, r.id) for r, a in zip(chunk, out, strict=True)}
-            cache.put(key, fresh)
+            fresh = {r.id: _checked(a, task_id) for r, a in zip(chunk, out, strict=True)}
+            # answers the validator refuses are recorded as failures but never cached: a rerun asks again
+            cache.put(key, {r.id: fresh[r.id] for r, a in zip(chunk, out, strict=True)
+                            if isinstance(a, SampleFailure) or not isinstance(fresh[r.id], SampleFailure)})  # fmt: skip
             answers.update(fresh)
             result.computed += len(chunk)
             bar.update(len(chunk))
@@ -185,16 +189,18 @@ def _answer_task(adapter: ModelAdapter, task_id: str, chunks: list[list[Any]], k
     return result
 
 
-def _checked(answer: Any, task_id: str, sample_id: str) -> Prediction | SampleFailure:
-    """The answer itself, or a SampleFailure when it has the wrong type or shape."""
+def _checked(answer: Any, task_id: str) -> Prediction | SampleFailure:
+    """The answer as the bundle will hold it, or a SampleFailure with the bundle validator's message
+    (``submissions.predictions.check_answer``): an answer ``bench run`` writes is one ``bench
+    validate`` accepts."""
+    from submissions.predictions import check_answer
+
     if isinstance(answer, SampleFailure):
         return answer
-    if get_task(task_id).spec.output_kind == "text":
-        return answer if isinstance(answer, str) and answer.strip() else SampleFailure(f"not a non-empty text: {answer!r:.60}")
-    pose = np.asarray(answer)
-    if pose.shape != (22, 3) or not np.isfinite(pose).all():
-        return SampleFailure(f"not a finite (22, 3) pose (shape {pose.shape})")
-    return pose.astype(np.float32)
+    try:
+        return check_answer(answer, get_task(task_id).spec.output_kind)
+    except ValidationError as exc:
+        return SampleFailure(f"invalid answer: {exc.reason}")
 
 
 def write_run_bundle(run: ModelRun, adapter: ModelAdapter, dataset: Any, folder: Path) -> Path:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from bench.errors import ValidationError
-from submissions.limits import BundleLimits
+from submissions.limits import DEFAULT_LIMITS, BundleLimits
 from submissions.report import ValidationReport, decode_text, loads_strict
 from submissions.source import check_members
 
@@ -118,6 +118,35 @@ def _parse_line(line: str, where_line: str, key: str, problems: _FileProblems,
     return sample_id, pose
 
 
+def check_answer(value: Any, output_kind: str, limits: BundleLimits = DEFAULT_LIMITS) -> Prediction:
+    """One answer checked by the bundle's rules, before it is written into a bundle (``bench run``).
+
+    Args:
+        value: a text (``output_kind="text"``), or a pose as a (22, 3) array or nested lists.
+        output_kind: ``"text"`` or ``"pose"``.
+
+    Returns:
+        The answer as the bundle will hold it: the str, or a float32 (22, 3) array.
+
+    Raises:
+        ValidationError: what the validator would refuse, in the words ``bench validate`` prints.
+    """
+    if output_kind == "text":
+        problem = _text_problem(value, limits)
+        if problem:
+            raise ValidationError(problem, field="text")
+        return value
+    if isinstance(value, list):
+        pose = _pose_from_json(value)
+    else:
+        array = np.asarray(value)
+        pose = (_finite_pose(array.astype(np.float64)) if array.dtype.kind in "iuf" and array.shape == (NUM_JOINTS, 3)
+                else f"expected a ({NUM_JOINTS}, 3) array of numbers, got {array.dtype} with shape {array.shape}")  # fmt: skip
+    if isinstance(pose, str):
+        raise ValidationError(pose, field="pose")
+    return pose
+
+
 def _text_problem(value: Any, limits: BundleLimits) -> str | None:
     """Why ``value`` is not an acceptable caption, or None."""
     if not isinstance(value, str):
@@ -144,8 +173,13 @@ def _pose_from_json(value: Any) -> np.ndarray | str:
             return f"row {row_index}: expected 3 numbers, got {got}"
         if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in row):
             return f"row {row_index}: values must be numbers"
+    return _finite_pose(np.asarray(value, dtype=np.float64))
+
+
+def _finite_pose(pose64: np.ndarray) -> np.ndarray | str:
+    """float64 (22, 3) → float32, or a message naming the first non-finite row."""
     with np.errstate(over="ignore"):
-        pose = np.asarray(value, dtype=np.float64).astype(np.float32)
+        pose = pose64.astype(np.float32)
     if not np.isfinite(pose).all():
         row_index = int(np.argwhere(~np.isfinite(pose))[0, 0])
         return f"row {row_index}: non-finite value (NaN, inf, or beyond float32 range)"

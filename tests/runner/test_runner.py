@@ -218,3 +218,36 @@ def test_limit_runs_are_ineligible_and_scored_like_bench_score(small_dataset: An
 
     direct = score_bundle(bundle, bench_config, str(small_dataset.root), limit=32, evaluators=evaluator_overrides)
     assert [m.value for m in direct.tasks["poseedit"].metrics] == [m.value for m in result.tasks["poseedit"].metrics]
+
+
+class Sloppy(Chance):
+    """chance whose answers break the bundle rules: a caption with a newline, a pose with a NaN, a
+    pose of the wrong shape, and a list pose (which is fine)."""
+
+    info = ModelInfo(name="sloppy", version="1.0", description="test double")
+
+    def predict(self, requests: Sequence[Request], seeds: Sequence[int]) -> list[Any]:
+        answers = super().predict(requests, seeds)
+        if requests[0].task == "pose2text":
+            return ["The left arm\nis raised.", *answers[1:]]
+        nan = answers[0].copy()
+        nan[3, 1] = np.nan
+        return [nan, np.zeros((21, 3)), answers[2].tolist(), *answers[3:]]
+
+
+def test_answers_the_validator_refuses_are_failures_never_cached(small_dataset: Any, tmp_path: Path,
+                                                                 bench_config: Any, evaluator_overrides: dict) -> None:  # fmt: skip
+    model = Sloppy(_ctx(small_dataset))
+    with PredictionCache(tmp_path / "cache") as cache:
+        run = generate(model, "sloppy", small_dataset, ["pose2text", "text2pose"], cache, limit=6, batch_size=6)
+        assert run.tasks["pose2text"].failures == {
+            "test_00000_0": "invalid answer: newline inside the text (a prediction is one line of text)"}
+        assert run.tasks["text2pose"].failures == {
+            "test_00000_0": "invalid answer: row 3: non-finite value (NaN, inf, or beyond float32 range)",
+            "test_00000_1": "invalid answer: expected a (22, 3) array of numbers, got float64 with shape (21, 3)"}
+        again = generate(model, "sloppy", small_dataset, ["pose2text", "text2pose"], cache, limit=6, batch_size=6)
+    assert again.tasks["pose2text"].computed == 6 and again.tasks["text2pose"].computed == 6  # chunks not complete
+    bundle = write_run_bundle(run, model, small_dataset, tmp_path / "bundle")
+    result, _ = score_and_store(bundle, bench_config, small_dataset.root, limit=6, evaluators=evaluator_overrides,
+                                store=False)  # fmt: skip
+    assert set(result.tasks) == {"pose2text", "text2pose"}  # the bundle passes the validator
