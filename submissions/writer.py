@@ -8,7 +8,6 @@ place and renamed into it, so an interrupted write leaves no half bundle behind.
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ import numpy as np
 
 from bench import __version__ as BENCH_VERSION
 from bench.errors import UserError
+from bench.staging import staged_folder
 from submissions.meta import META_FILE
 from tasks import get_task
 from tasks.base import Prediction
@@ -50,12 +50,7 @@ def write_bundle(root: str | Path, meta: Mapping[str, Any], predictions: Mapping
     root = Path(root)
     if pose_format not in ("npz", "jsonl"):
         raise UserError(f"pose format must be 'npz' or 'jsonl', got {pose_format!r}", field="pose_format")
-    if root.exists() and not overwrite:
-        raise UserError("bundle folder already exists", file=root)
-    staging = root.with_name(f".{root.name}.partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    try:
+    with staged_folder(root, overwrite=overwrite, exists_message="bundle folder already exists") as staging:
         (staging / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         for task_id, preds in predictions.items():
             kind = get_task(task_id).spec.output_kind
@@ -70,10 +65,4 @@ def write_bundle(root: str | Path, meta: Mapping[str, Any], predictions: Mapping
                         record = {"id": sample_id, "text": value} if kind == "text" else {
                             "id": sample_id, "pose": np.asarray(value, dtype=np.float32).tolist()}  # fmt: skip
                         handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-        if root.exists():
-            shutil.rmtree(root)
-        staging.rename(root)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return root

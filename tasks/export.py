@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from collections.abc import Sequence
 from io import BytesIO
 from pathlib import Path
@@ -31,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bench import __version__ as BENCH_VERSION
-from bench.errors import UserError
+from bench.staging import staged_folder
 from tasks.base import Task, dataset_key
 from tasks.spec import Request
 
@@ -59,14 +58,10 @@ def export_tasks(tasks: Sequence[Task], dataset: Dataset, out: str | Path, *, li
     Raises:
         UserError: ``out`` exists (without ``overwrite``); DataError: the dataset lacks a task's data.
     """
-    out = Path(out)
-    if out.exists() and not overwrite:
-        raise UserError("export folder already exists (pass --overwrite to replace it)", file=out)
-    staging = out.with_name(f".{out.name}.partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    (staging / IMAGE_DIR).mkdir(parents=True)
     record: dict[str, Any] = {"bench_version": BENCH_VERSION, "data": dataset_key(dataset), "limit": limit, "tasks": {}}
-    try:
+    exists = "export folder already exists (pass --overwrite to replace it)"
+    with staged_folder(out, overwrite=overwrite, exists_message=exists) as staging:
+        (staging / IMAGE_DIR).mkdir()
         for task in tasks:
             spec = task.spec
             requests = task.build_requests(dataset, limit)
@@ -77,12 +72,6 @@ def export_tasks(tasks: Sequence[Task], dataset: Dataset, out: str | Path, *, li
             record["tasks"][spec.id] = {"version": spec.version, "split": spec.split, "samples": len(requests),
                                         "data_hash": dataset.split_hash(spec.split), "answer": spec.output_kind}  # fmt: skip
         (staging / EXPORT_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-        if out.exists():
-            shutil.rmtree(out)
-        staging.rename(out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return record
 
 
