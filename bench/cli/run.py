@@ -128,13 +128,9 @@ class RunPlan:
 def _run_models(plan: RunPlan, config: Any, world: Any) -> list[tuple[Any, int | None, Path, dict[str, Any]]]:
     """Answer, write, score and store each model; under torch.distributed (``world``) each rank
     answers its part and only rank 0 writes, scores, stores and returns outcomes."""
-    from bench.distributed import barrier, gather_runs
-    from bench.errors import CheckpointError
+    from bench.distributed import barrier
     from bench.prediction_cache import PredictionCache
-    from bench.runner import (
-        Shard, combine_runs, generate, load_adapter, score_and_store, write_run_bundle, write_shard_part,
-    )  # fmt: skip
-    from tasks import get_task, task_ids
+    from bench.runner import Shard, score_and_store, write_run_bundle, write_shard_part
 
     main = world is None or world.is_main
     if main:
@@ -146,40 +142,14 @@ def _run_models(plan: RunPlan, config: Any, world: Any) -> list[tuple[Any, int |
 
         dataset = load_dataset(plan.data, config.data_dir)
     part = Shard(world.rank, world.size) if world is not None else plan.shard
-    chosen_tasks = plan.tasks or task_ids()
     out_dir = plan.out or config.runs_dir / _data_name(plan.data)
     outcomes = []
     with PredictionCache(config.cache_dir) as cache:
         for name in plan.models or list(DEFAULT_MODELS):
-            model_run, error = None, None
-            try:
-                adapter, settings = load_adapter(name, config, dataset, plan.model_dirs, device=plan.device,
-                                                 dtype=plan.dtype, model_args=plan.model_args)  # fmt: skip
-            except (CheckpointError, ConfigError) as exc:
-                if not plan.models:  # a default baseline that cannot run here: skipped, alike on every rank
-                    if main:
-                        click.echo(f"{name}: skipped: {exc}", err=True)
-                    continue
-                if world is None:
-                    raise
-                error = exc
-            else:
-                if world is None:  # start the METEOR JVM (~10 s) while the model answers; under torchrun
-                    # the ranks already use every core, so rank 0 starts it when it scores
-                    for task_id in chosen_tasks:
-                        if adapter.supports(task_id):
-                            get_task(task_id).prepare()
-                try:
-                    model_run = generate(adapter, name, dataset, chosen_tasks, cache, limit=plan.limit,
-                                         batch_size=plan.batch_size, shard=part, seed=plan.seed, options=settings)  # fmt: skip
-                except Exception as exc:  # noqa: BLE001 (under torch.distributed: sent to every rank, then raised)
-                    if world is None:
-                        raise
-                    error = exc
-            if world is not None:
-                model_run = combine_runs(gather_runs(world, model_run, error))
-                if not main:
-                    continue
+            answered = _answer(name, plan, config, dataset, cache, part, world)
+            if answered is None or not main:
+                continue
+            adapter, settings, model_run = answered
             for task_id in model_run.not_supported:
                 click.echo(f"{name}: {task_id}: not supported", err=True)
             if not model_run.tasks:
@@ -197,6 +167,51 @@ def _run_models(plan: RunPlan, config: Any, world: Any) -> list[tuple[Any, int |
                                              store=plan.store)  # fmt: skip
             outcomes.append((result, run_id, bundle, summary))
     return outcomes
+
+
+def _answer(name: str, plan: RunPlan, config: Any, dataset: Any, cache: Any, part: Any,
+            world: Any) -> tuple[Any, dict[str, Any], Any] | None:  # fmt: skip
+    """Load model ``name`` and answer this process's part; under torch.distributed, every rank's
+    answers combined (or every rank stops with the error of the one that failed).
+
+    Returns:
+        ``(adapter, cache settings, ModelRun)``, or None for a default baseline that cannot run
+        here (a missing checkpoint or an unsupported dtype: skipped alike on every rank).
+    """
+    from bench.distributed import gather_runs
+    from bench.errors import CheckpointError
+    from bench.runner import combine_runs, generate, load_adapter
+    from tasks import get_task, task_ids
+
+    chosen_tasks = plan.tasks or task_ids()
+    adapter, settings, model_run, error = None, {}, None, None
+    try:
+        adapter, settings = load_adapter(name, config, dataset, plan.model_dirs, device=plan.device,
+                                         dtype=plan.dtype, model_args=plan.model_args)  # fmt: skip
+    except (CheckpointError, ConfigError) as exc:
+        if not plan.models:
+            if world is None or world.is_main:
+                click.echo(f"{name}: skipped: {exc}", err=True)
+            return None
+        if world is None:
+            raise
+        error = exc
+    else:
+        if world is None:  # start the METEOR JVM (~10 s) while the model answers; under torchrun the
+            # ranks already use every core, so rank 0 starts it when it scores
+            for task_id in chosen_tasks:
+                if adapter.supports(task_id):
+                    get_task(task_id).prepare()
+        try:
+            model_run = generate(adapter, name, dataset, chosen_tasks, cache, limit=plan.limit,
+                                 batch_size=plan.batch_size, shard=part, seed=plan.seed, options=settings)  # fmt: skip
+        except Exception as exc:  # noqa: BLE001 (under torch.distributed: sent to every rank, then raised)
+            if world is None:
+                raise
+            error = exc
+    if world is not None:
+        model_run = combine_runs(gather_runs(world, model_run, error))
+    return adapter, settings, model_run
 
 
 def _data_name(data: str) -> str:
