@@ -30,7 +30,7 @@ import inspect
 import logging
 import pkgutil
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -155,10 +155,10 @@ def model_names() -> list[str]:
 
 
 # ----- helpers ----------------------------------------------------------------------------------
-def _import_plugin(load: object, origin: str) -> list[str]:
+def _import_plugin(load: Callable[[], object], origin: str) -> list[str]:
     """Run ``load()`` inside ``MODELS.adding()``; record ``origin`` for what it registered."""
     with MODELS.adding() as added:
-        loaded = load()  # type: ignore[operator]
+        loaded = load()
         if inspect.isclass(loaded) and issubclass(loaded, ModelAdapter) and loaded not in dict(MODELS.items()).values():
             MODELS.add(loaded.info.name, loaded)
     for name in added:
@@ -179,7 +179,7 @@ def _entry_point_origin(entry: importlib.metadata.EntryPoint) -> str:
     return f"entry point {entry.name!r}{package}"
 
 
-def _include_loaders(raw: str) -> list[tuple[str, object]]:
+def _include_loaders(raw: str) -> list[tuple[str, Callable[[], object]]]:
     """``(label, loader)`` per module to import for one ``--include`` value."""
     path = Path(raw).expanduser()
     if path.is_dir():
