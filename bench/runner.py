@@ -1,8 +1,8 @@
 """``bench run``: requests → model answers (cached, resumable, shardable) → bundle → ``score_bundle`` → store.
 
-For each model and task: the task builds its requests (``--limit``: the first N samples), which are
-cut into **canonical chunks**: ``batch_size`` requests each, in sorted sample-id order. A shard (or
-a torch.distributed rank) keeps every N-th chunk. A chunk whose answers are all cached is reused;
+For each model and task: the task's samples (``--limit``: the first N) are cut into **canonical
+chunks**: ``batch_size`` samples each, in sorted sample-id order. A shard (or a torch.distributed
+rank) keeps every N-th chunk, and reads the requests (images decoded) of its own chunks only. A chunk whose answers are all cached is reused;
 any other goes to the adapter whole, and its answers are committed to the
 :class:`~bench.prediction_cache.PredictionCache` in one transaction. So the adapter sees exactly the
 same chunks however the run is split over shards, processes or interruptions, and a model whose
@@ -39,7 +39,7 @@ from bench.progress import progress_bar
 from submissions import bundle_meta, score_bundle, write_bundle
 from submissions.result import RunResult
 from tasks import get_task
-from tasks.base import dataset_key
+from tasks.base import Items, Task, dataset_key
 
 logger = logging.getLogger(__name__)
 
@@ -70,10 +70,10 @@ class Shard:
         return list(chunks[self.index :: self.count])
 
 
-def canonical_chunks(requests: Sequence[Any], batch_size: int) -> list[list[Any]]:
-    """``requests`` (anything with an ``id``) sorted by id and cut into runs of ``batch_size``: the
-    unit the adapter answers and the cache commits, the same in every layout of a run."""
-    ordered = sorted(requests, key=lambda r: r.id)
+def canonical_chunks(sample_ids: Sequence[str], batch_size: int) -> list[list[int]]:
+    """Positions into ``sample_ids``, sorted by id and cut into runs of ``batch_size``: the unit the
+    adapter answers and the cache commits, the same in every layout of a run."""
+    ordered = sorted(range(len(sample_ids)), key=lambda i: sample_ids[i])
     return [ordered[start : start + batch_size] for start in range(0, len(ordered), batch_size)]
 
 
@@ -142,29 +142,33 @@ def generate(adapter: ModelAdapter, model_name: str, dataset: Any, task_ids: Seq
             continue
         task = get_task(task_id)
         try:
-            requests = task.build_requests(dataset, limit)
+            items = task.items(dataset, limit)
         except UserError as exc:
             run.skipped[task_id] = str(exc)
             logger.warning("%s: %s skipped: %s", model_name, task_id, exc)
             continue
-        chunks = canonical_chunks(requests, batch_size)
+        chunks = canonical_chunks(items.ids, batch_size)
         if shard is not None:
             chunks = shard.keep(chunks)
         key = CacheKey(model_name, adapter.info.version, task_id, task.spec.version,
                        dataset.split_hash(task.spec.split), settings)  # fmt: skip
-        run.tasks[task_id] = _answer_task(adapter, task_id, chunks, key, cache, seed)
+        run.tasks[task_id] = _answer_task(adapter, task, items, chunks, key, cache, seed)
     return run
 
 
-def _answer_task(adapter: ModelAdapter, task_id: str, chunks: list[list[Any]], key: CacheKey, cache: PredictionCache,
-                 seed: int) -> TaskRun:  # fmt: skip
+def _answer_task(adapter: ModelAdapter, task: Task, items: Items, chunks: list[list[int]], key: CacheKey,
+                 cache: PredictionCache, seed: int) -> TaskRun:  # fmt: skip
+    """Answer the chunks (positions into ``items``) not fully cached; requests, and so images, are
+    read chunk by chunk, only for the chunks this process answers."""
+    task_id = task.spec.id
     result = TaskRun()
     total = sum(len(c) for c in chunks)
-    answers = cache.get(key, [r.id for c in chunks for r in c])
-    todo = [c for c in chunks if any(r.id not in answers for r in c)]
+    answers = cache.get(key, [items.ids[i] for c in chunks for i in c])
+    todo = [c for c in chunks if any(items.ids[i] not in answers for i in c)]
     with progress_bar(f"{key.model} {task_id}", total=total, unit="sample") as bar:
         bar.update(total - sum(len(c) for c in todo))
-        for chunk in todo:
+        for positions in todo:
+            chunk = [task.request(items, i) for i in positions]
             began = time.perf_counter()
             out = adapter.predict(chunk, [request_seed(seed, task_id, r.id) for r in chunk])
             result.seconds += time.perf_counter() - began
@@ -177,7 +181,7 @@ def _answer_task(adapter: ModelAdapter, task_id: str, chunks: list[list[Any]], k
             answers.update(fresh)
             result.computed += len(chunk)
             bar.update(len(chunk))
-    is_pose = get_task(task_id).spec.output_kind == "pose"
+    is_pose = task.spec.output_kind == "pose"
     for sample_id in sorted(answers):
         answer = answers[sample_id]
         if isinstance(answer, SampleFailure):

@@ -121,8 +121,12 @@ class Task(ABC):
     def build_requests(self, dataset: Dataset, limit: int | None = None) -> list[Request]:
         """One :class:`Request` per sample (images are decoded here; pass ``limit`` for smoke runs)."""
         items = self.items(dataset, limit)
-        return [Request(self.spec.id, sample_id, self.spec.request_kind, items.request_inputs(i))
-                for i, sample_id in enumerate(items.ids)]  # fmt: skip
+        return [self.request(items, i) for i in range(len(items.ids))]
+
+    def request(self, items: Items, i: int) -> Request:
+        """The :class:`Request` of sample ``i`` of ``items``; its inputs (images decoded) are read now,
+        so a caller that needs a few samples reads only those."""
+        return Request(self.spec.id, items.ids[i], self.spec.request_kind, items.request_inputs(i))
 
     def reference_predictions(self, dataset: Dataset, which: str, *, seed: int = 0,
                               limit: int | None = None) -> dict[str, Prediction]:  # fmt: skip
