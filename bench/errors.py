@@ -1,8 +1,19 @@
 """The one error hierarchy of PoseBench.
 
 Every error a user can cause is a :class:`BenchError` subclass whose message is one line naming the
-file, field and sample id involved. Only ``bench.cli`` catches them; it maps ``exit_code`` to the
-process exit status (0 ok, 2 bad input or usage, 1 internal error).
+file, field and sample id involved. ``bench.cli.main()`` turns one that reaches it into
+``error: <message>`` on stderr and exits with its ``exit_code`` (0 ok, 2 bad input or usage,
+1 internal error).
+
+Library code catches a subclass only where it can carry on and report the problem as data: the
+submission validator (``submissions.validate.check_bundle``) collects ``ValidationError`` s into its
+report, the runner records a task whose items cannot be loaded (``UserError``) as skipped and an
+answer that breaks the submission schema as a ``SampleFailure``,
+``bench.data.manifest.verify_dataset`` turns a missing or malformed manifest into one problem line,
+and the leaderboard app shows the message on the page. Some CLI commands do the same (``bench data
+info`` lists a broken dataset with its problem, ``bench evaluators list`` marks a checkpoint without
+a card, ``bench run`` builds a missing ``synth-small`` / ``synth-full`` dataset); elsewhere a catch
+only adds context and raises again.
 """
 
 from __future__ import annotations

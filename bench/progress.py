@@ -1,4 +1,11 @@
-"""Progress bars for long work: tqdm, silenced by ``--quiet`` or when stderr is not a terminal."""
+"""Progress bars for long work: tqdm, silenced by ``--quiet`` or when stderr is not a terminal.
+
+Quietness is a setting of this module, not of the environment: the CLI entry point calls
+:func:`set_quiet` once, and code that starts worker processes running bench code hands
+:func:`is_quiet` to them explicitly (the synth build passes it to its workers' initializer).
+``torchrun`` ranks each run the CLI, so each sets it from its own ``-q``. ``BENCH_PROGRESS=1`` in the
+environment forces bars on when not quiet (e.g. when piping to a log file).
+"""
 
 from __future__ import annotations
 
@@ -11,16 +18,26 @@ from tqdm.auto import tqdm
 
 T = TypeVar("T")
 
-_QUIET_ENV = "BENCH_QUIET"
+_quiet = False
+"""Whether bars are off in this process (see :func:`set_quiet`)."""
 
 
 def set_quiet(quiet: bool) -> None:
-    """Called once by the CLI entry point."""
-    os.environ[_QUIET_ENV] = "1" if quiet else "0"
+    """Turn progress bars off (True) or back on where stderr allows (False) in this process.
+
+    Called once by the CLI entry point, and by worker processes with their parent's :func:`is_quiet`.
+    """
+    global _quiet
+    _quiet = bool(quiet)
+
+
+def is_quiet() -> bool:
+    """Whether :func:`set_quiet` turned bars off in this process (to pass on to workers)."""
+    return _quiet
 
 
 def bars_enabled() -> bool:
-    if os.environ.get(_QUIET_ENV) == "1":
+    if _quiet:
         return False
     if os.environ.get("BENCH_PROGRESS") == "1":  # force bars, e.g. when piping to a log file
         return True

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.data.synth.poses import derive_rng, generate_split, torch_threads
+from bench.data.synth.poses.generator import derive_rng, generate_split, torch_threads
 
 logger = logging.getLogger("benchmarks.data")
 
@@ -30,10 +30,10 @@ def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
 
 def run(n_poses: int, n_images: int, seed: int) -> list[dict[str, Any]]:
     """Time each stage; returns rows ``{stage, items, seconds, per_second}``."""
-    from bench.data.synth.captions import caption_poses
-    from bench.data.synth.instructions import instruct_pairs
+    from bench.data.synth.text.captions import caption_poses
+    from bench.data.synth.text.instructions import instruct_pairs
     from bench.data.synth.pairs import mine_pairs
-    from bench.data.synth.render import frame_camera, render_pose, sample_camera, sample_style
+    from bench.data.synth.images.render import frame_camera, render_pose, sample_camera, sample_style
 
     rows = []
 

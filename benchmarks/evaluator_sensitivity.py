@@ -120,7 +120,7 @@ class Sensitivity:
 
 def _rng(seed: int, name: str) -> np.random.Generator:
     """An independent generator per named draw, so adding a condition never shifts another's draws."""
-    from bench.data.synth.poses import derive_rng
+    from bench.data.synth.poses.generator import derive_rng
 
     return derive_rng(seed, "evaluator-sensitivity", name)
 

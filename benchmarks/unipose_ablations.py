@@ -177,7 +177,7 @@ def main(claims: str, data: str, steps: int, batch_size: int, limit: int, work: 
     from bench.body import load_body_model
     from bench.config import load_config
     from bench.data import load_dataset
-    from bench.data.synth.poses import torch_threads
+    from bench.data.synth.poses.generator import torch_threads
     from bench.errors import BenchError
     from bench.models.unipose.model_io import load_unipose
     from retrieval_models import load_evaluator

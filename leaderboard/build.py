@@ -16,7 +16,8 @@ import json
 import logging
 import os
 import tempfile
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,10 @@ class BuildSummary:
     runs: int
     rows: int
     tasks: int
+    ineligible: int = 0
+    """Runs marked ineligible: the app hides them unless "Show ineligible runs" is on."""
+    ineligible_reasons: dict[str, int] = field(default_factory=dict)
+    """Reason → how many of those runs give it (a run may give several), most frequent first."""
 
 
 def task_metadata() -> dict[str, dict[str, Any]]:
@@ -133,7 +138,11 @@ def build_table(store_path: str | Path, out_path: str | Path) -> BuildSummary:
         Path(tmp).unlink(missing_ok=True)
         raise
     logger.info("leaderboard table: %d rows from %d runs → %s", len(rows), len(runs), out)
-    return BuildSummary(out, len(runs), len(rows), len({r["task"] for r in rows}))
+    ineligible = [run for run in runs.values() if not run["eligible"]]
+    reasons = Counter(reason for run in ineligible  # each reason once per run
+                      for reason in dict.fromkeys(run["ineligible_reasons"] or ["(no reason stored)"]))  # fmt: skip
+    return BuildSummary(out, len(runs), len(rows), len({r["task"] for r in rows}), len(ineligible),
+                        dict(sorted(reasons.items(), key=lambda item: (-item[1], item[0]))))  # fmt: skip
 
 
 def _run_rows(run: dict[str, Any], tasks: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:

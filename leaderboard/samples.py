@@ -1,7 +1,7 @@
 """Data behind the sample browser: a run's per-sample outputs from the store, the task's inputs and
 ground truth from the local copy of the dataset the run was scored on, and pose renders.
 
-Poses are drawn with the synth renderer (:func:`bench.data.synth.render.render_pose`, a mannequin
+Poses are drawn with the synth renderer (:func:`bench.data.synth.images.render.render_pose`, a mannequin
 on the built-in skeleton body model) from one fixed three-quarter camera, so a prediction and its
 ground truth are seen the same way. Targets of image tasks (``image2pose``, ``rpe``) are
 camera-frame poses (x right, y down, z forward); they are turned into the y-up body frame by a
@@ -114,9 +114,9 @@ def render(pose: np.ndarray | list[list[float]], role: str, camera_frame: bool =
     ``role`` (``input``, ``prediction``, ``truth``) picks the outfit; ``camera_frame`` converts a
     camera-frame pose with :func:`body_frame` first.
     """
-    from bench.data.synth.appearance import sample_style
-    from bench.data.synth.camera import Camera
-    from bench.data.synth.render import render_pose
+    from bench.data.synth.images.appearance import sample_style
+    from bench.data.synth.images.camera import Camera
+    from bench.data.synth.images.render import render_pose
 
     array = np.asarray(pose, dtype=np.float32)
     if camera_frame:

@@ -2,7 +2,8 @@
 
 Dimension letters: B batch rows, L tokens, E word-embedding width, D latent width (512).
 
-* :class:`PoseEncoder` (PoseScript's VPoser-style MLP, protocol §3.1, resized for 22 joints).
+* :class:`PoseEncoder` (PoseScript's VPoser-style MLP with its 32-wide bottleneck,
+  docs/peers.md#posescript-retrieval-models, resized for 22 joints).
   Input representation (``pose_features="rot6d+joints"``): each joint's axis-angle as the 6D
   rotation representation (first two rows of its rotation matrix), 22 x 6, plus the 22 joint
   positions of the built-in skeleton by forward kinematics, 22 x 3, metres, pelvis at the origin:
@@ -18,11 +19,11 @@ Dimension letters: B batch rows, L tokens, E word-embedding width, D latent widt
   own length*, and the read-out only looks at a row's real tokens, so the padding after a row never
   reaches its result and no packed sequences are needed: every row's computation is independent
   of the other rows (the basis of the batch-size invariance of ``Evaluator``).
-* :class:`PairEncoder` (PoseFix, protocol §3.3): the shared pose encoder on A and on B, the two unit
-  vectors concatenated (2D) with, by default, the difference of the raw pose features of B and A
-  (``pair_fusion="concat+delta"``: joint displacements are what instructions describe; on 8k synth
-  pairs it lifts R-precision top-1 from 22 % to 73 % after 6 epochs), fused by
-  Linear(., 2D)-LReLU-Linear(2D, D)-LReLU-Linear(D, D)-LReLU.
+* :class:`PairEncoder` (PoseFix's, docs/peers.md#posescript-retrieval-models): the shared pose
+  encoder on A and on B, the two unit vectors concatenated (2D) with, by default, the difference of
+  the raw pose features of B and A (``pair_fusion="concat+delta"``: joint displacements are what
+  instructions describe; on 8k synth pairs it lifts R-precision top-1 from 22 % to 73 % after 6
+  epochs), fused by Linear(., 2D)-LReLU-Linear(2D, D)-LReLU-Linear(D, D)-LReLU.
 
 Every encoder ends with L2 normalisation; outputs are float32 (B, D), unit length.
 

@@ -1,6 +1,7 @@
 """Retrieval metrics of an evaluator on a split: recall both ways, mRecall and GT R-precision.
 
-Everything is computed with ``bench.metrics`` on the whole split as the gallery (protocol §4.1):
+Everything is computed with ``bench.metrics`` on the whole split as the gallery, as PoseScript does
+(docs/peers.md#posescript-evaluation):
 R@1/5/10 text->item (``t2p``) and item->text (``p2t``; "p" is the pose, or the pose pair), their
 mean ``mRecall``, and R-precision top-1/2/3 of the ground-truth texts under both protocols
 (``blocks32``: UniPose's disjoint blocks of 32; ``posescript``: 31 random distractors per query,

@@ -1,6 +1,6 @@
 """Left/right flipping of pose descriptions, the text half of the mirror augmentation.
 
-Rules follow PoseScript's ``data_augmentations.py`` (``docs/../reference/posescript_protocol.md`` §3.6),
+Rules follow PoseScript's ``data_augmentations.py`` (docs/peers.md#posescript-retrieval-training),
 applied at word level before tokenisation (equivalent to PoseScript's subword-id scheme):
 
 * a text containing the word ``o'clock``, ``clock`` or ``x-axis`` is not flippable (its meaning is

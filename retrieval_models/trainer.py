@@ -1,8 +1,8 @@
 """Training an evaluator: pretraining on automatic texts, fine-tuning on human texts, selection on val.
 
-Schedule (PoseScript's recipe, protocol §3.5, sized for CPU): phase ``pretrain`` on the train
-split's automatic texts (a random one per access), then phase ``finetune`` on its human texts,
-initialised from the best pretrain epoch, when the split has any. Each phase: Adam (no weight
+Schedule (PoseScript's recipe, docs/peers.md#posescript-retrieval-training, sized for CPU): phase
+``pretrain`` on the train split's automatic texts (a random one per access), then phase
+``finetune`` on its human texts, initialised from the best pretrain epoch, when the split has any. Each phase: Adam (no weight
 decay; the logit scale in its own group), cosine LR decay over the phase, symBBC loss, left/right
 flip augmentation with probability ``flip_prob``, drop-last shuffled batches. After every epoch:
 val mRecall (deterministic-mix texts of the phase's source), best-epoch weights kept, and a

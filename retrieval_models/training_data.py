@@ -5,10 +5,10 @@ Dimension letters: N items of a split, B batch rows, L tokens. Items are poses, 
 B), for ``pair-text`` (texts: ``instructions``). Text sources are ``"auto"`` (automatic texts)
 and ``"human"``; only items with at least one text of the source are kept.
 
-Caption choice follows PoseScript (protocol §1.3): training draws a random text of the item at
-each access; model selection on val uses text ``row % n_texts`` ("deterministic mix");
-reported metrics average over caption indices ``0 .. min_n_texts - 1`` (one index for human texts:
-only the first human text counts).
+Caption choice follows PoseScript (docs/peers.md#posescript-data-and-frames): training draws a
+random text of the item at each access; model selection on val uses text ``row % n_texts``
+("deterministic mix"); reported metrics average over caption indices ``0 .. min_n_texts - 1`` (one
+index for human texts: only the first human text counts).
 """
 
 from __future__ import annotations

@@ -12,13 +12,13 @@ Two sources, both read from local files only:
   or, failing that, ``pytorch_model.bin`` (``torch.load(weights_only=True)``).
 
 The tokenizer is built from the vocabulary as a token -> id dict, because transformers 5 silently
-ignores ``DistilBertTokenizer(vocab_file=...)`` (reference/env_probe.md §4).
+ignores ``DistilBertTokenizer(vocab_file=...)`` and would leave a 5-token vocabulary where everything
+is ``[UNK]`` (docs/peers.md#libraries).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -155,7 +155,6 @@ def load_word_embeddings(text_model: Path | None = None) -> WordEmbeddings:
         CheckpointError: missing or unreadable vocabulary or weights, or a table whose row count
             differs from the vocabulary size.
     """
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never let transformers reach for the hub
     from transformers import DistilBertTokenizer
 
     folder = Path(text_model).expanduser() if text_model is not None else _default_folder()

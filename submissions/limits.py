@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 MiB = 1024 * 1024
+MAX_PROBLEMS = 20
+"""Most problems ``bench validate`` reports for one bundle (all files together); the report is marked
+``truncated`` when it found more. docs/submission_format.md states this number."""
 
 
 @dataclass(frozen=True)
@@ -28,8 +31,8 @@ class BundleLimits:
     """Longest prediction text, in characters."""
     max_line_bytes: int = 1 * MiB
     """Longest JSONL line."""
-    max_problems: int = 20
-    """Problems collected before validation stops."""
+    max_problems: int = MAX_PROBLEMS
+    """Problems reported for the whole bundle; validation stops at the next one (``truncated``)."""
 
 
 DEFAULT_LIMITS = BundleLimits()

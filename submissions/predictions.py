@@ -4,7 +4,7 @@ JSONL: one object per line, exactly ``{"id": str, "text": str}`` or ``{"id": str
 × 22]}``. NPZ: arrays ``ids`` (unicode ``<U``, (N,)) and ``poses`` (float, (N, 22, 3)), loaded with
 ``allow_pickle=False``. Poses are axis-angle in radians and come back as float32 (22, 3) arrays.
 Every problem is added to a :class:`~submissions.report.ValidationReport` with the file, field
-(or ``line N``) and sample id.
+(or ``line N``) and sample id; parsing stops when the report is full (it is then ``truncated``).
 """
 
 from __future__ import annotations
@@ -20,35 +20,45 @@ import numpy as np
 
 from bench.errors import ValidationError
 from submissions.limits import DEFAULT_LIMITS, BundleLimits
-from submissions.report import ValidationReport, decode_text, loads_strict
+from submissions.report import (
+    NonFiniteLiteral,
+    ProblemLimitReached,
+    ValidationReport,
+    decode_text,
+    first_non_finite,
+    loads_lenient,
+    non_finite_message,
+)
 from submissions.source import check_members
 
 Prediction = str | np.ndarray
 NUM_JOINTS = 22
 MAX_ID_CHARS = 256
-PROBLEMS_PER_FILE = 5
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
 class _FileProblems:
-    """Adds problems of one file to the report, at most PROBLEMS_PER_FILE of them."""
+    """Adds problems of one file to the report and counts them (the report's cap bounds them all)."""
 
     def __init__(self, report: ValidationReport, where: str) -> None:
         self.report, self.where, self.count = report, where, 0
 
     def add(self, message: str, field: str | None = None, sample_id: str | None = None) -> None:
         self.count += 1
-        if self.count <= PROBLEMS_PER_FILE:
-            self.report.add(message, file=self.where, field=field, sample_id=sample_id)
-
-    @property
-    def full(self) -> bool:
-        return self.count >= PROBLEMS_PER_FILE
+        self.report.add(message, file=self.where, field=field, sample_id=sample_id)
 
 
 def parse_jsonl(data: bytes, where: str, output_kind: str, report: ValidationReport,
                 limits: BundleLimits) -> dict[str, Prediction] | None:  # fmt: skip
     """Parse a JSONL predictions file; None when it has problems (they are in ``report``)."""
+    try:
+        return _parse_jsonl(data, where, output_kind, report, limits)
+    except ProblemLimitReached:
+        return None
+
+
+def _parse_jsonl(data: bytes, where: str, output_kind: str, report: ValidationReport,
+                 limits: BundleLimits) -> dict[str, Prediction] | None:  # fmt: skip
     problems = _FileProblems(report, where)
     if not data.strip():
         problems.add("empty file; expected one JSON object per line")
@@ -65,8 +75,6 @@ def parse_jsonl(data: bytes, where: str, output_kind: str, report: ValidationRep
     out: dict[str, Prediction] = {}
     first_line: dict[str, int] = {}
     for number, line in enumerate(lines, start=1):
-        if problems.full:
-            break
         parsed = _parse_line(line.removesuffix("\r"), f"line {number}", key, problems, limits)
         if parsed is None:
             continue
@@ -88,22 +96,29 @@ def _parse_line(line: str, where_line: str, key: str, problems: _FileProblems,
         problems.add(f"line longer than {limits.max_line_bytes} bytes", where_line)
         return None
     try:
-        obj = loads_strict(line)
+        obj = loads_lenient(line)  # NaN/Infinity are read, to be refused below with the line's sample id
     except (ValueError, RecursionError) as exc:
         problems.add(f"not valid JSON ({exc})", where_line)
         return None
     if not isinstance(obj, dict):
-        problems.add(f"expected a JSON object, got {type(obj).__name__}", where_line)
+        problems.add(f"expected a JSON object, got {_kind(obj)}", where_line)
         return None
     sample_id = obj.get("id")
     if not isinstance(sample_id, str) or not sample_id or len(sample_id) > MAX_ID_CHARS:
-        got = f"{type(sample_id).__name__} {str(sample_id)[:40]!r}"
+        got = _kind(sample_id) + ("" if isinstance(sample_id, NonFiniteLiteral) else f" {str(sample_id)[:40]!r}")
         problems.add(f"'id' must be a non-empty string of at most {MAX_ID_CHARS} characters, got {got}", where_line)
         return None
     if set(obj) != {"id", key}:
         extra, missing = sorted(set(obj) - {"id", key}), sorted({"id", key} - set(obj))
         message = f"expected keys 'id' and {key!r} only (missing {missing}, unexpected {extra})"
         problems.add(message, where_line, sample_id)
+        return None
+    literal = first_non_finite(obj[key])
+    if literal is not None:
+        value = obj[key]
+        rows = value if key == "pose" and isinstance(value, list) else []
+        row = next((f"row {i}: " for i, r in enumerate(rows) if first_non_finite(r) is not None), "")
+        problems.add(row + non_finite_message(literal.token), f"{where_line}: {key}", sample_id)
         return None
     if key == "text":
         message = _text_problem(obj["text"], limits)
@@ -116,6 +131,11 @@ def _parse_line(line: str, where_line: str, key: str, problems: _FileProblems,
         problems.add(pose, f"{where_line}: pose", sample_id)
         return None
     return sample_id, pose
+
+
+def _kind(value: Any) -> str:
+    """How messages name the type of a JSON value (a NaN/Infinity literal by its token)."""
+    return value.token if isinstance(value, NonFiniteLiteral) else type(value).__name__
 
 
 def check_answer(value: Any, output_kind: str, limits: BundleLimits = DEFAULT_LIMITS) -> Prediction:
@@ -188,6 +208,13 @@ def _finite_pose(pose64: np.ndarray) -> np.ndarray | str:
 
 def parse_npz(data: bytes, where: str, report: ValidationReport, limits: BundleLimits) -> dict[str, Prediction] | None:
     """Parse an NPZ predictions file (``ids``, ``poses``); None when it has problems."""
+    try:
+        return _parse_npz(data, where, report, limits)
+    except ProblemLimitReached:
+        return None
+
+
+def _parse_npz(data: bytes, where: str, report: ValidationReport, limits: BundleLimits) -> dict[str, Prediction] | None:
     problems = _FileProblems(report, where)
     if not data.startswith(b"PK"):
         problems.add("not an .npz (zip) archive; pickles and raw .npy files are refused")
@@ -244,7 +271,7 @@ def _npz_predictions(ids: np.ndarray, poses: np.ndarray, problems: _FileProblems
     with np.errstate(over="ignore"):
         poses32 = poses.astype(np.float32)
     bad = np.flatnonzero(~np.isfinite(poses32).all(axis=(1, 2)))
-    for index in bad[:PROBLEMS_PER_FILE]:
+    for index in bad:
         problems.add("non-finite value (NaN, inf, or beyond float32 range)", "poses", str(ids[index]))
     out: dict[str, Prediction] = {}
     for index, sample_id in enumerate(ids.tolist()):
@@ -254,6 +281,4 @@ def _npz_predictions(ids: np.ndarray, poses: np.ndarray, problems: _FileProblems
             problems.add("duplicate id", "ids", sample_id)
         else:
             out[sample_id] = poses32[index]
-        if problems.full:
-            break
     return None if problems.count else out

@@ -78,7 +78,8 @@ def check_bundle(
     limit: int | None = None,
     limits: BundleLimits | None = None,
 ) -> tuple[ValidationReport, Bundle | None]:
-    """Collect every problem of the bundle (up to ``limits.max_problems``).
+    """Collect every problem of the bundle (up to ``limits.max_problems``; the report is
+    ``truncated`` when more were found and left out).
 
     Args:
         path: bundle directory or ``.zip``.
@@ -152,7 +153,10 @@ def _check(source: BundleSource, open_data: OpenData, data: str | None, limit: i
             continue
         expected[task_id] = task.sample_ids(dataset, limit)
         parsed = _parse_file(task, name, content, where, report, limits)
-        if parsed is not None and _check_coverage(parsed, expected[task_id], where, report):
+        if report.truncated:  # the cap was hit inside the file: stop here
+            return None
+        if parsed is not None and _check_coverage(parsed, expected[task_id], where, report, limit,
+                                                  lambda task=task: task.sample_ids(dataset)):  # fmt: skip
             predictions[task_id] = {i: parsed[i] for i in expected[task_id]}
     if not report.ok:
         return None
@@ -209,15 +213,29 @@ def _parse_file(task: Task, name: str, content: bytes, where: str, report: Valid
     return parse_jsonl(content, where, task.spec.output_kind, report, limits)
 
 
-def _check_coverage(predictions: dict[str, Prediction], expected: list[str], where: str,
-                    report: ValidationReport) -> bool:  # fmt: skip
-    """All expected ids present and no others; problems name the first offending id."""
+def _check_coverage(predictions: dict[str, Prediction], expected: list[str], where: str, report: ValidationReport,
+                    limit: int | None, split_ids: Callable[[], list[str]]) -> bool:  # fmt: skip
+    """All expected ids present and no others; problems name the first offending id.
+
+    With ``limit``, an id of the split past the first ``limit`` is reported as such, apart from ids
+    that are not in the split at all (``split_ids`` lists the whole split; called only then).
+    """
     expected_set = set(expected)
     missing = [i for i in expected if i not in predictions]
     extra = [i for i in predictions if i not in expected_set]
+    past_limit: list[str] = []
+    if extra and limit is not None:
+        split = set(split_ids())
+        past_limit = [i for i in extra if i in split]
+        extra = [i for i in extra if i not in split]
     if missing:
         report.add(f"{len(missing)} of {len(expected)} expected ids missing", file=where, field="id",
                    sample_id=missing[0])  # fmt: skip
+    if past_limit:
+        are = "id is" if len(past_limit) == 1 else "ids are"
+        report.add(f"{len(past_limit)} {are} in the split but past --limit {limit} (a --limit run expects exactly "
+                   f"the split's first {limit} ids; drop the others or leave out --limit)",
+                   file=where, field="id", sample_id=past_limit[0])  # fmt: skip
     if extra:
         report.add(f"{len(extra)} ids not in the task's split", file=where, field="id", sample_id=extra[0])
-    return not missing and not extra
+    return not missing and not past_limit and not extra

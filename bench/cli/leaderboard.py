@@ -11,6 +11,9 @@ import click
 
 from bench.cli._common import echo_json, json_option, state
 
+MAX_REASONS = 10
+"""Ineligibility reasons ``bench leaderboard build`` lists (most frequent first); ``--json`` has all."""
+
 table_option = click.option("--table", type=click.Path(dir_okay=False, path_type=Path),
                             help="Leaderboard table (default: $BENCH_HOME/leaderboard/table.parquet).")  # fmt: skip
 
@@ -25,15 +28,29 @@ def leaderboard() -> None:
 @json_option
 @click.pass_context
 def build(ctx: click.Context, table: Path | None, as_json: bool) -> None:
-    """Write the table the app reads (one parquet file) from every run in the results store."""
+    """Write the table the app reads (one parquet file) from every run in the results store.
+
+    Also says how many runs the app hides as ineligible, with their reasons grouped (most frequent
+    first).
+    """
     from leaderboard.build import build_table
 
     config = state(ctx).config
     summary = build_table(config.results_store, table or config.leaderboard_table)
     if as_json:
-        echo_json({"table": str(summary.path), "runs": summary.runs, "rows": summary.rows, "tasks": summary.tasks})
+        echo_json({"table": str(summary.path), "runs": summary.runs, "rows": summary.rows, "tasks": summary.tasks,
+                   "ineligible": summary.ineligible, "ineligible_reasons": summary.ineligible_reasons})  # fmt: skip
         return
     click.echo(f"wrote {summary.path}: {summary.runs} runs, {summary.tasks} tasks, {summary.rows} score rows")
+    if not summary.ineligible:
+        click.echo(f"ineligible: 0 of {summary.runs} runs (the app shows every run)")
+        return
+    click.echo(f"ineligible: {summary.ineligible} of {summary.runs} runs, hidden unless 'Show ineligible runs' is on:")
+    reasons = list(summary.ineligible_reasons.items())
+    for reason, count in reasons[:MAX_REASONS]:
+        click.echo(f"  {count} run{'s' if count != 1 else ''}: {reason}")
+    if len(reasons) > MAX_REASONS:
+        click.echo(f"  ... and {len(reasons) - MAX_REASONS} more reasons (`bench leaderboard build --json` lists all)")
 
 
 @leaderboard.command("serve")

@@ -13,6 +13,9 @@ from bench.cli._common import echo_json, echo_table, json_option, state
 from bench.errors import ConfigError
 
 from tasks.spec import DIRECTION_ARROWS as ARROWS
+
+FALLBACK_IDS_SHOWN = 10
+"""Sample ids per task ``bench results show`` lists of the samples that got the fallback answer."""
 EXPORT_COLUMNS = (
     "run_id", "model_name", "model_version", "status", "eligible", "data_name", "created", "task", "task_version",
     "metric", "is_main", "value", "ci_low", "ci_high", "unit", "direction", "n", "evaluator_id", "evaluator_sha256",
@@ -62,6 +65,8 @@ def show_run(ctx: click.Context, run_id: int, as_json: bool) -> None:
     click.echo(f"data      {run['data_name']} {run['data_version']} ({run['data_hash'][:12]})")
     click.echo(f"bench     {run['bench_version']}, created {run['created']}")
     click.echo(f"eligible  {'yes' if run['eligible'] else 'no: ' + '; '.join(run['ineligible_reasons'])}")
+    for line in fallback_lines(run.get("settings")):
+        click.echo(line)
     echo_table([{"task": s["task"], "version": s["task_version"],
                  "metric": s["metric"] + (" *" if s["is_main"] else ""), "value": s["value"], "95% CI": _ci(s["ci_low"], s["ci_high"]), "unit": s["unit"],
                  "dir": ARROWS[s["direction"]], "n": s["n"]} for s in run["scores"]])  # fmt: skip
@@ -98,6 +103,26 @@ def export(ctx: click.Context, fmt: str, out: Path | None, eligible_only: bool) 
             out.write_text(text, encoding="utf-8")
     if out is not None:
         click.echo(f"wrote {len(table)} rows to {out}", err=True)
+
+
+def fallback_lines(settings: object) -> list[str]:
+    """``bench results show``'s lines on the samples of a ``bench run`` run that got the fallback
+    answer (the model failed on them): the count, then per task its count and first ids."""
+    bench_run = settings.get("bench_run") if isinstance(settings, dict) else None
+    if not isinstance(bench_run, dict):
+        return []  # scored from submitted files: no fallback answers
+    failures = {task: ids for task, ids in (bench_run.get("failures") or {}).items() if ids}
+    total = sum(len(ids) for ids in failures.values())
+    if not total:
+        return ["fallback  none (the model answered every sample)"]
+    header = (f"fallback  {total} sample{'s' if total != 1 else ''} got the fallback answer (the model failed on "
+              f"{'them' if total != 1 else 'it'}; --json has why):")  # fmt: skip
+    lines = [header]
+    for task, ids in sorted(failures.items()):
+        shown = ", ".join(list(ids)[:FALLBACK_IDS_SHOWN])
+        more = f", ... and {len(ids) - FALLBACK_IDS_SHOWN} more" if len(ids) > FALLBACK_IDS_SHOWN else ""
+        lines.append(f"          {task} ({len(ids)}): {shown}{more}")
+    return lines
 
 
 def _ci(low: float | None, high: float | None) -> str:

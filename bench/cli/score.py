@@ -9,7 +9,6 @@ import click
 
 from bench.cli._common import echo_json, echo_table, json_option, state
 from bench.errors import ConfigError
-
 from tasks.result import TaskResult
 from tasks.spec import DIRECTION_ARROWS as ARROWS
 
@@ -28,7 +27,8 @@ def validate(ctx: click.Context, bundle: Path, data: str | None, limit: int | No
     """Check a submission BUNDLE (directory or .zip) without scoring it.
 
     Checks container safety, meta.json, task versions, each predictions file and id coverage, and
-    lists the first problems with file, field and sample id. Exit code 2 when invalid.
+    lists its problems with file, field and sample id (the first ones, up to the cap that
+    docs/submission_format.md states; a note says when more were left out). Exit code 2 when invalid.
     """
     from submissions import check_bundle, dataset_opener
 
@@ -42,6 +42,9 @@ def validate(ctx: click.Context, bundle: Path, data: str | None, limit: int | No
     else:
         for problem in report.problems:
             click.echo(f"problem: {problem}")
+        note = report.truncation_note()
+        if note is not None:
+            click.echo(f"note: {note}")
         if checked is not None:
             tasks = ", ".join(f"{task} ({n})" for task, n in summary["tasks"].items())
             click.echo(f"ok: {bundle}: {summary['model']}: {tasks}")

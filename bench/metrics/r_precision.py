@@ -4,8 +4,8 @@ Dimensions: ``N`` matched items, ``D`` embedding size, ``P`` pool size, ``R`` re
 Queries and candidates are ``(N, D)`` L2-normalised embeddings (any float dtype, computed in
 float64); row ``i`` of each is a matched pair and similarity is the dot product (cosine).
 
-Protocols (see ``shared/reference/posescript_protocol.md`` §4.2 and ``unipose_architecture.md``
-§5.5):
+Protocols (sources: ``docs/peers.md#posescript-r-precision`` and ``docs/peers.md#unipose-evaluation``;
+PoseBench's choice between them: ``docs/protocols.md``):
 
 ``"blocks32"`` (UniPose / T2M / MotionGPT)
     One permutation of the ``N`` items, ``np.random.default_rng(seed).permutation(N)``, cut into

@@ -1,8 +1,8 @@
 """``captioner``: PoseBench-Synth's automatic captioner and comparative pipeline applied to the input poses.
 
-``pose2text``: :func:`bench.data.synth.captions.caption_poses` of the pose (one caption, the first
+``pose2text``: :func:`bench.data.synth.text.captions.caption_poses` of the pose (one caption, the first
 version, posecode noise drawn from the request's seed). ``posediff``:
-:func:`bench.data.synth.instructions.instruct_pairs` of (A, B) (one instruction, seeded likewise).
+:func:`bench.data.synth.text.instructions.instruct_pairs` of (A, B) (one instruction, seeded likewise).
 The ``regressor`` chains these functions after its image→pose network for ``image2text`` and
 ``imagediff``.
 """
@@ -21,14 +21,14 @@ from tasks.spec import Request
 
 def describe_pose(pose: np.ndarray, seed: int) -> str:
     """One automatic caption of a float32 (22, 3) heading-normalised axis-angle pose."""
-    from bench.data.synth.captions import caption_poses
+    from bench.data.synth.text.captions import caption_poses
 
     return caption_poses(np.asarray(pose, np.float32)[None], None, np.random.default_rng(seed), n_captions=1)[0][0]
 
 
 def describe_difference(pose_a: np.ndarray, pose_b: np.ndarray, seed: int) -> str:
     """One automatic instruction turning pose A into pose B (float32 (22, 3); B in A's heading frame)."""
-    from bench.data.synth.instructions import instruct_pairs
+    from bench.data.synth.text.instructions import instruct_pairs
 
     a, b = (np.asarray(p, np.float32)[None] for p in (pose_a, pose_b))
     return instruct_pairs(a, b, np.random.default_rng(seed), n=1)[0][0]

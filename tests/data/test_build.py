@@ -10,10 +10,10 @@ import pytest
 from bench.body import normalize_heading
 from bench.data import load_dataset, read_manifest, verify_dataset
 from bench.data.synth import build as build_module
-from bench.data.synth.archetypes import ARCHETYPE_NAMES
+from bench.data.synth.poses.archetypes import ARCHETYPE_NAMES
 from bench.data.synth.build import SIZES, SynthSize, build_synth
 from bench.data.synth.pinned import pinned_hash
-from bench.data.synth.poses import CHECKS
+from bench.data.synth.poses.generator import CHECKS
 from bench.errors import UserError
 
 TINY = SynthSize(poses={"train": 32, "val": 16, "test": 32}, pairs={"train": 16, "val": 8, "test": 16},

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from bench.body import mirror_pose
-from bench.data.synth.captions import VERSIONS, _to_code, caption_poses
-from bench.data.synth.posecode_activities import ACTIVITY_PHRASES
-from bench.data.synth.posecode_aggregation import (
+from bench.data.synth.text.captions import VERSIONS, _to_code, caption_poses
+from bench.data.synth.text.posecode_activities import ACTIVITY_PHRASES
+from bench.data.synth.text.posecode_aggregation import (
     Code,
     aggregate_entities,
     aggregate_symmetry,
@@ -19,8 +19,8 @@ from bench.data.synth.posecode_aggregation import (
     kinematic_order,
     reverse_sides,
 )
-from bench.data.synth.posecode_render import conjugate, gerund, postprocess, realize
-from bench.data.synth.posecodes import compute_posecodes
+from bench.data.synth.text.posecode_render import conjugate, gerund, postprocess, realize
+from bench.data.synth.text.posecodes import compute_posecodes
 from bench.errors import DataError
 from tests.data.test_posecodes import L_KNEE, arms_down, bend_knee, raise_right_arm
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from bench.body import mirror_pose, rotate_heading
-from bench.data.synth.instructions import instruct_pairs
-from bench.data.synth.paircodes import PAIR_TABLE, SUPER_PAIRCODES, compute_paircodes
+from bench.data.synth.text.instructions import instruct_pairs
+from bench.data.synth.text.paircodes import PAIR_TABLE, SUPER_PAIRCODES, compute_paircodes
 from bench.errors import DataError
 from tests.data.test_posecodes import L_KNEE, arms_down, bend_knee, raise_right_arm
 

@@ -1,4 +1,4 @@
-"""Anatomical angle conversion and joint-limit checks (bench.data.synth.limits)."""
+"""Anatomical angle conversion and joint-limit checks (bench.data.synth.poses.limits)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from bench.body import forward_kinematics, joint_indices, mirror_pose
-from bench.data.synth.limits import (
+from bench.data.synth.poses.limits import (
     JOINT_BY_NAME,
     JOINTS,
     LOWER,

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from bench.data.synth.pairs import IN_SEQUENCE, OUT_OF_SEQUENCE, mine_pairs
-from bench.data.synth.posecode_joints import pose_joints
-from bench.data.synth.posecodes import compute_posecodes, count_differing_posecodes
+from bench.data.synth.text.posecode_joints import pose_joints
+from bench.data.synth.text.posecodes import compute_posecodes, count_differing_posecodes
 from bench.errors import DataError
 
 FRAMES = 4

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from bench.body import mirror_pose
-from bench.data.synth.posecode_defs import POSECODES, SUPER_POSECODES
-from bench.data.synth.posecode_joints import JOINT_INDEX, NUM_EXTENDED, extend_joints, pose_joints
-from bench.data.synth.posecode_operators import POSE_OPERATORS, body_incline_deg, categorize
-from bench.data.synth.posecodes import (
+from bench.data.synth.text.posecode_defs import POSECODES, SUPER_POSECODES
+from bench.data.synth.text.posecode_joints import JOINT_INDEX, NUM_EXTENDED, extend_joints, pose_joints
+from bench.data.synth.text.posecode_operators import POSE_OPERATORS, body_incline_deg, categorize
+from bench.data.synth.text.posecodes import (
     POSE_SUPERS,
     POSE_TABLE,
     Posecodes,

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from bench.body import JOINT_NAMES, forward_kinematics, heading_angle, mirror_pose
-from bench.data.synth.archetypes import ARCHETYPE_NAMES, ARCHETYPES, get_archetype
-from bench.data.synth.limits import JOINT_BY_NAME, angles_to_axis_angle, check_joint_limits
-from bench.data.synth.poses import (
+from bench.data.synth.poses.archetypes import ARCHETYPE_NAMES, ARCHETYPES, get_archetype
+from bench.data.synth.poses.limits import JOINT_BY_NAME, angles_to_axis_angle, check_joint_limits
+from bench.data.synth.poses.generator import (
     CHECKS,
     GROUND_TOLERANCE_M,
     check_floating,

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from bench.body import JOINT_NAMES, load_body_model, mirror_pose
-from bench.data.synth.appearance import Light, Style, sample_clothing
-from bench.data.synth.backdrop import Backdrop
-from bench.data.synth.camera import CAMERA_FIELDS, Camera, frame_camera, sample_camera
-from bench.data.synth.figure import Clothing, layout_figures, posed_skeleton
-from bench.data.synth.render import (
+from bench.data.synth.images.appearance import Light, Style, sample_clothing
+from bench.data.synth.images.backdrop import Backdrop
+from bench.data.synth.images.camera import CAMERA_FIELDS, Camera, frame_camera, sample_camera
+from bench.data.synth.images.figure import Clothing, layout_figures, posed_skeleton
+from bench.data.synth.images.render import (
     camera_frame_pose,
     mirror_style,
     render_figures,

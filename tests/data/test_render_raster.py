@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench.data.synth.primitives import Primitives
-from bench.data.synth.raster import cast
+from bench.data.synth.images.primitives import Primitives
+from bench.data.synth.images.raster import cast
 
 SIZE, FOCAL, CX, CY = 64, 80.0, 32.0, 32.0
 

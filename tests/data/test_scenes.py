@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from bench.body import JOINT_NAMES, load_body_model
-from bench.data.synth.scenes import (
+from bench.data.synth.images.scenes import (
     Person,
     activity_phrase,
     candidate_references,

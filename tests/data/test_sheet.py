@@ -18,8 +18,15 @@ from bench.config import BenchConfig
 from bench.data.dataset import load_dataset
 from bench.data.manifest import write_manifest
 from bench.data.synth.contact_sheet import Tile, compose_sheet, dataset_sheet, wrap_text
-from bench.data.synth.render import camera_frame_pose, frame_camera, render_pair, render_pose, sample_camera, sample_style
-from bench.data.synth.scenes import make_rpe_scene
+from bench.data.synth.images.render import (
+    camera_frame_pose,
+    frame_camera,
+    render_pair,
+    render_pose,
+    sample_camera,
+    sample_style,
+)
+from bench.data.synth.images.scenes import make_rpe_scene
 from bench.errors import DataError, NotFoundError
 
 J = {name: i for i, name in enumerate(JOINT_NAMES)}

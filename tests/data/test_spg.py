@@ -7,9 +7,9 @@ import re
 import numpy as np
 import pytest
 
-from bench.data.synth.archetypes import ARCHETYPE_NAMES
-from bench.data.synth.posecode_activities import ACTIVITY_PHRASES
-from bench.data.synth.spg import SPG_DESCRIPTIONS, implicit_description
+from bench.data.synth.poses.archetypes import ARCHETYPE_NAMES
+from bench.data.synth.text.posecode_activities import ACTIVITY_PHRASES
+from bench.data.synth.text.spg import SPG_DESCRIPTIONS, implicit_description
 from bench.errors import NotFoundError
 
 BODY_WORDS = (

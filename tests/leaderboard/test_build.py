@@ -109,3 +109,34 @@ def test_cli_build(bench_home: Path) -> None:
     assert out["runs"] == 3 and out["tasks"] == 9 and Path(out["table"]) == bench_home / "leaderboard" / "table.parquet"
     other = bench_home / "elsewhere.parquet"
     assert run_bench("leaderboard", "build", "--table", str(other)).exit_code == 0 and other.is_file()
+
+
+def test_cli_build_says_how_many_runs_it_hides_as_ineligible(bench_home: Path) -> None:
+    store = bench_home / "results.sqlite"
+    fill_store(store, ENTRIES[:3])
+    everyone = run_bench("leaderboard", "build")
+    assert everyone.exit_code == 0, everyone.stderr
+    assert everyone.stdout.splitlines()[-1] == "ineligible: 0 of 3 runs (the app shows every run)"
+
+    limit = "--limit 8: only part of each split was scored"
+    body = "body model 'smpl'; leaderboard numbers use 'skeleton'"
+    fill_store(store, (Entry("smoke-a", 0.5, eligible=False), Entry("smoke-b", 0.5, eligible=False)))
+    with ResultsStore(store) as results:
+        results.add_run(replace(make_run("both"), ineligible_reasons=(body, limit)))
+    built = run_bench("leaderboard", "build")
+    assert built.exit_code == 0, built.stderr
+    assert built.stdout.splitlines()[1:] == [
+        "ineligible: 3 of 6 runs, hidden unless 'Show ineligible runs' is on:",
+        f"  3 runs: {limit}",
+        f"  1 run: {body}",
+    ]
+    out = json.loads(run_bench("leaderboard", "build", "--json").stdout)
+    assert (out["runs"], out["ineligible"], out["ineligible_reasons"]) == (6, 3, {limit: 3, body: 1})
+
+    with ResultsStore(store) as results:
+        for k in range(11):
+            results.add_run(replace(make_run(f"odd-{k}"), ineligible_reasons=(f"reason {k:02d}",)))
+    many = run_bench("leaderboard", "build").stdout.splitlines()
+    assert many[1] == "ineligible: 14 of 17 runs, hidden unless 'Show ineligible runs' is on:"
+    assert many[2:4] == [f"  3 runs: {limit}", f"  1 run: {body}"] and len(many) == 2 + 10 + 1
+    assert many[-1] == "  ... and 3 more reasons (`bench leaderboard build --json` lists all)"

@@ -94,6 +94,9 @@ def reference_rouge_l(pred, refs, beta=1.2):
 
 
 def test_env_probe_example():
+    """A worked example whose numbers come from calling pycocoevalcap 1.2's PTB tokenizer, ``Bleu``,
+    ``Rouge`` and ``Meteor`` directly, as PoseBench does (docs/peers.md#libraries); the name recalls
+    the environment check that first produced them."""
     res = text_scores(
         {"0": "A person walks forward and turns left."},
         {"0": ["A man walks forward, then turns left.", "Someone walks and turns to the left."]},

@@ -41,5 +41,6 @@ def tiny_evaluator(words: WordEmbeddings, kind: str, seed: int = 0, arch: ArchCo
 
 @pytest.fixture(scope="session")
 def tiny_dataset_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny §3 dataset folder (192/64/64 poses and pairs), built once per session."""
+    """A tiny dataset folder in the docs/architecture.md §3 layout (192/64/64 poses and pairs), built
+    once per session."""
     return build_tiny_dataset(tmp_path_factory.mktemp("retrieval") / "tiny-retrieval")

@@ -1,4 +1,4 @@
-"""Left/right text flipping (protocol §3.6)."""
+"""Left/right text flipping, PoseScript's rules (docs/peers.md#posescript-retrieval-training)."""
 
 from __future__ import annotations
 

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -165,3 +166,23 @@ def test_results_export_formats(stored: Path, tmp_path: Path) -> None:
     assert len(frame) == 4 and frame.loc[frame.metric == "r_precision_top1", "value"].tolist() == [42.0, 60.0]
     no_out = run_bench("results", "export", "--format", "parquet")
     assert no_out.exit_code == 2 and "--out" in no_out.stderr
+
+
+def test_results_show_lists_the_samples_that_fell_back(bench_home: Path) -> None:
+    failures = {"pose2text": {f"test_{i:05d}_0": "timeout" for i in range(12)}, "text2pose": {"test_00003_1": "NaN"}}
+    with ResultsStore(bench_home / "results.sqlite") as store:
+        store.add_run(make_run("scored"))  # scored from files: no fallback line
+        for summary in ({"failures": failures}, {"failures": {}}):
+            run = make_run("ran")
+            store.add_run(replace(run, settings={**run.settings, "bench_run": summary}))
+    assert "fallback" not in run_bench("results", "show", "1").stdout
+    shown = run_bench("results", "show", "2")
+    assert shown.exit_code == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("fallback"))
+    assert lines[start : start + 3] == [
+        "fallback  13 samples got the fallback answer (the model failed on them; --json has why):",
+        "          pose2text (12): " + ", ".join(f"test_{i:05d}_0" for i in range(10)) + ", ... and 2 more",
+        "          text2pose (1): test_00003_1",
+    ]
+    assert "fallback  none (the model answered every sample)" in run_bench("results", "show", "3").stdout

@@ -73,8 +73,9 @@ def test_problem_cap(tmp_path: Path, base_predictions: dict[str, Any], synth_dat
     (root / "pose2text.jsonl").write_text("x\n" * 50)
     (root / "text2pose.jsonl").write_text("y\n" * 50)
     report, _ = check_bundle(root, opener(synth_dataset), limits=replace(DEFAULT_LIMITS, max_problems=7))
-    assert len(report.problems) == 7 and report.truncated
-    assert {p.file.rsplit("/", 1)[-1] for p in report.problems} == {"pose2text.jsonl", "text2pose.jsonl"}
+    assert len(report.problems) == 7 and report.truncated  # one cap for the whole bundle, files in name order
+    assert [p.field for p in report.problems] == [f"line {n}" for n in range(1, 8)]
+    assert {p.file.rsplit("/", 1)[-1] for p in report.problems} == {"pose2text.jsonl"}
 
 
 def test_limit_expects_a_prefix(tmp_path: Path, base_predictions: dict[str, Any], synth_dataset: Any) -> None:

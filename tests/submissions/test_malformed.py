@@ -18,6 +18,7 @@ import pytest
 import submissions.validate as validate_module
 from bench.store import ResultsStore
 from submissions.limits import DEFAULT_LIMITS, BundleLimits
+from tasks import get_task
 from tests.cli_helpers import run_bench
 from tests.store.runs import make_run
 from tests.submissions.bundles import jsonl_text, meta_for, write_bundle, zip_bundle
@@ -93,6 +94,8 @@ def with_meta(**changes: Any) -> Callable[[Path, Base], Path]:
 
 
 DELETE = object()
+VERSIONS = {task: get_task(task).spec.version for task in ("pose2text", "text2pose")}
+"""The current versions of the bundle's tasks (a defect changes one thing only)."""
 
 
 def write_file(name: str, content: bytes | Callable[[Base], bytes]) -> Callable[[Path, Base], Path]:
@@ -194,7 +197,8 @@ def _non_utf8(tmp: Path, base: Base) -> Path:
 DEFECTS = [
     Defect("truncated_json", edit_lines("pose2text", lambda ls: ls[:-1] + [ls[-1][: len(ls[-1]) // 2]]),
            ("pose2text.jsonl", "not valid JSON")),
-    Defect("nan_literal_in_pose", pose_line_for("NaN"), ("text2pose.jsonl", "field 'line 1'", "NaN is not valid JSON")),
+    Defect("nan_literal_in_pose", pose_line_for("NaN"),
+           ("text2pose.jsonl", "field 'line 1: pose'", "row 0: NaN is not valid JSON (non-finite numbers are invalid)")),
     Defect("infinity_literal_in_pose", pose_line_for("-Infinity"), ("text2pose.jsonl", "-Infinity is not valid JSON")),
     Defect("pose_value_beyond_float32", pose_line_for("1e39"), ("text2pose.jsonl", "line 1: pose", "non-finite value")),
     Defect("pose_with_21_rows", lambda t, b: set_line("text2pose", 0, pose_line(b, "0.0", rows=21))(t, b),
@@ -210,7 +214,7 @@ DEFECTS = [
     Defect("unknown_task", replace_file("pose2text.jsonl", "pose2txt.jsonl",
                                         lambda p, b: p.write_text(jsonl_text("pose2text", b["pose2text"]))),
            ("pose2txt.jsonl", "unknown task 'pose2txt'; did you mean 'pose2text'?")),
-    Defect("wrong_task_version", with_meta(task_versions={"pose2text": "0.9", "text2pose": "1.0"}),
+    Defect("wrong_task_version", with_meta(task_versions={**VERSIONS, "pose2text": "0.9"}),
            ("field 'task_versions.pose2text'", "predictions made for version 0.9")),
     Defect("missing_meta", lambda t, b: _unlink(valid(t, b), "meta.json"), ("missing meta.json",)),
     Defect("meta_field_wrong_type", with_meta(parameter_count="7B"),
@@ -222,7 +226,7 @@ DEFECTS = [
     Defect("meta_not_object", write_file("meta.json", b"[1, 2]"), ("meta.json", "must be a JSON object, got list")),
     Defect("meta_bench_version_newer", with_meta(bench_version="99.0.0"),
            ("field 'bench_version'", "newer than this bench")),
-    Defect("meta_extra_task_version", with_meta(task_versions={"pose2text": "1.0", "text2pose": "1.0", "spg": "1.0"}),
+    Defect("meta_extra_task_version", with_meta(task_versions={**VERSIONS, "spg": get_task("spg").spec.version}),
            ("field 'task_versions.spg'", "no predictions file for it")),
     Defect("zip_entry_with_dotdot", zipped(lambda r, b: [("../evil.jsonl", b"{}")]),
            ("bundle.zip:../evil.jsonl", "'..'")),

@@ -1,9 +1,13 @@
 """PoseBench-Synth: procedurally generated poses, captions, pair instructions, renders and scenes.
 
 :func:`build_synth` writes a complete dataset folder (see ``docs/architecture.md`` §3); the pieces
-live in one module each: archetypes/limits/poses (pose generator), posecodes/captions (automatic
-descriptions), paircodes/instructions/pairs (pose pairs and modifier texts), render/scenes (images),
-spg (implicit descriptions), build (orchestrator), pinned (pinned split hashes), stats (quality report).
+live in three sub-packages by concern and a few modules that join them:
+
+* ``poses``: the archetype library, anatomical joint limits and the pose generator;
+* ``text``: posecodes and captions, paircodes and instructions, implicit (spg) descriptions;
+* ``images``: the mannequin renderer, cameras, looks and backdrops, multi-person rpe scenes;
+* ``pairs`` (pose-pair mining, from poses and their codes), ``build`` (the orchestrator),
+  ``pinned`` (pinned split hashes), ``stats`` (quality report) and ``contact_sheet`` (previews).
 """
 
 from __future__ import annotations

@@ -30,10 +30,17 @@ from PIL import Image
 
 from bench.body import heading_angle, rotate_heading
 from bench.data.manifest import MANIFEST, write_bytes_atomic, write_jsonl_atomic, write_manifest, write_npz_atomic
-from bench.data.synth.archetypes import ARCHETYPE_NAMES
-from bench.data.synth.poses import CHECKS, GeneratedPoses, concatenate, derive_rng, generate_chunk, torch_threads
+from bench.data.synth.poses.archetypes import ARCHETYPE_NAMES
+from bench.data.synth.poses.generator import (
+    CHECKS,
+    GeneratedPoses,
+    concatenate,
+    derive_rng,
+    generate_chunk,
+    torch_threads,
+)
 from bench.errors import DataError, UserError
-from bench.progress import progress_bar
+from bench.progress import is_quiet, progress_bar, set_quiet
 
 logger = logging.getLogger(__name__)
 
@@ -78,10 +85,12 @@ class BuildReport:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def _worker_init() -> None:
+def _worker_init(quiet: bool) -> None:
+    """Set up a spawned worker: one torch thread, and the parent's progress-bar setting."""
     import torch
 
     torch.set_num_threads(1)
+    set_quiet(quiet)
 
 
 @contextmanager
@@ -91,7 +100,8 @@ def _executor(workers: int) -> Iterator[Callable[[Callable[..., Any], Sequence[t
         with torch_threads(1):
             yield lambda fn, args: (fn(*a) for a in args)
         return
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_worker_init) as pool:
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_worker_init,
+                             initargs=(is_quiet(),)) as pool:
         yield lambda fn, args: pool.map(fn, *zip(*args)) if args else iter(())
 
 
@@ -103,13 +113,13 @@ def _chunks(n: int, size: int) -> list[tuple[int, int]]:
 
 
 def _captions_chunk(poses: np.ndarray, archetypes: list[str], seed: int, split: str, index: int) -> list[list[str]]:
-    from bench.data.synth.captions import caption_poses
+    from bench.data.synth.text.captions import caption_poses
 
     return caption_poses(poses, archetypes, derive_rng(seed, "captions", split, index))
 
 
 def _instructions_chunk(poses_a: np.ndarray, poses_b: np.ndarray, seed: int, split: str, index: int) -> list[list[str]]:
-    from bench.data.synth.instructions import instruct_pairs
+    from bench.data.synth.text.instructions import instruct_pairs
 
     return instruct_pairs(poses_a, poses_b, derive_rng(seed, "instructions", split, index))
 
@@ -125,7 +135,7 @@ def _png(path: Path, image: np.ndarray) -> None:
 def _renders_chunk(folder: Path, ids: list[str], poses: np.ndarray, seed: int, split: str, index: int
                    ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """Render poses into ``folder/<id>.png``; returns (poses_camera (R, 22, 3), camera vectors (R, k))."""
-    from bench.data.synth.render import camera_frame_pose, frame_camera, render_pose, sample_camera, sample_style
+    from bench.data.synth.images.render import camera_frame_pose, frame_camera, render_pose, sample_camera, sample_style
 
     rng = derive_rng(seed, "renders", split, index)
     targets, cameras = [], []
@@ -139,7 +149,7 @@ def _renders_chunk(folder: Path, ids: list[str], poses: np.ndarray, seed: int, s
 
 def _render_pairs_chunk(folder: Path, ids: list[str], poses_a: np.ndarray, poses_b: np.ndarray, seed: int, split: str,
                         index: int) -> None:  # fmt: skip
-    from bench.data.synth.render import render_pair, sample_camera, sample_style
+    from bench.data.synth.images.render import render_pair, sample_camera, sample_style
 
     rng = derive_rng(seed, "render_pairs", split, index)
     for pair_id, pose_a, pose_b in zip(ids, poses_a, poses_b):
@@ -151,7 +161,7 @@ def _render_pairs_chunk(folder: Path, ids: list[str], poses_a: np.ndarray, poses
 def _rpe_chunk(folder: Path, ids: list[str], groups: list[np.ndarray], archetypes: list[list[str]], seed: int,
                split: str, index: int) -> list[tuple[np.ndarray, list[list[float]], int, str]]:  # fmt: skip
     """Scenes into ``folder/<id>.png``; per scene (target pose_camera, boxes, target, question)."""
-    from bench.data.synth.scenes import make_rpe_scene
+    from bench.data.synth.images.scenes import make_rpe_scene
 
     rng = derive_rng(seed, "rpe", split, index)
     out = []
@@ -282,7 +292,7 @@ def _stage_rpe(run: Callable, tmp: Path, seed: int, split: str, n: int, ids: np.
 
 def _stage_spg(tmp: Path, seed: int, split: str, n: int, ids: np.ndarray, generated: GeneratedPoses) -> None:
     """Implicit descriptions for ``n`` poses of archetypes that have them, spread over archetypes."""
-    from bench.data.synth.spg import SPG_DESCRIPTIONS, implicit_description
+    from bench.data.synth.text.spg import SPG_DESCRIPTIONS, implicit_description
 
     rng = derive_rng(seed, "spg", split)
     eligible = np.flatnonzero(np.isin(generated.archetype, list(SPG_DESCRIPTIONS)))
@@ -382,7 +392,7 @@ def build_synth(root: str | Path, size: str | SynthSize = "small", seed: int = 0
 
 
 def _camera_fields() -> list[str]:
-    from bench.data.synth.camera import CAMERA_FIELDS
+    from bench.data.synth.images.camera import CAMERA_FIELDS
 
     return list(CAMERA_FIELDS)
 

@@ -1,12 +1,12 @@
-"""Pose-pair mining for the comparative (PoseFix-style) data (reference protocol §6.7).
+"""Pose-pair mining for the comparative (PoseFix-style) data (docs/peers.md#posefix-pair-mining).
 
 Pairs are similar poses that still differ in several posecodes. Without a retrieval model:
 
 * similarity = MPJPE between the two poses' skeleton joints (22 body joints, each pose
   heading-normalised, pelvis at the origin, millimetres);
 * difference = the number of posecodes whose noise-free category differs
-  (:func:`~bench.data.synth.posecodes.count_differing_posecodes`), plus the number of paircodes an
-  instruction would describe (:func:`~bench.data.synth.paircodes.count_changes`; PoseFix's
+  (:func:`~bench.data.synth.text.posecodes.count_differing_posecodes`), plus the number of paircodes an
+  instruction would describe (:func:`~bench.data.synth.text.paircodes.count_changes`; PoseFix's
   ">15 / >20 differing posecodes" serves the same purpose: every pair has something to say).
 
 Bounds (:class:`MiningBounds`), set on the synthetic generator's 4-frame sequences, whose
@@ -32,9 +32,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.data.synth.paircodes import PAIR_TABLE, count_changes
-from bench.data.synth.posecode_joints import pose_joints
-from bench.data.synth.posecodes import count_differing_posecodes, posecodes_from_joints
+from bench.data.synth.text.paircodes import PAIR_TABLE, count_changes
+from bench.data.synth.text.posecode_joints import pose_joints
+from bench.data.synth.text.posecodes import count_differing_posecodes, posecodes_from_joints
 from bench.errors import DataError
 
 logger = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from bench.data.dataset import Dataset, Texts
-from bench.data.synth.limits import JOINTS, axis_angle_to_angles
+from bench.data.synth.poses.limits import JOINTS, axis_angle_to_angles
 
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
 
@@ -52,7 +52,7 @@ def angle_ranges(poses: np.ndarray) -> dict[str, dict[str, list[float]]]:
 def pair_stats(poses_a: np.ndarray, poses_b: np.ndarray, in_sequence: np.ndarray) -> dict[str, Any]:
     """MPJPE between A and B (mm, skeleton joints, pelvis at the origin) and differing posecodes."""
     from bench.body import load_body_model
-    from bench.data.synth.posecodes import compute_posecodes, count_differing_posecodes
+    from bench.data.synth.text.posecodes import compute_posecodes, count_differing_posecodes
 
     body = load_body_model("skeleton")
     joints_a = np.asarray(body.joints(np.asarray(poses_a, np.float32)), np.float64)
@@ -78,7 +78,7 @@ def _summary(values: np.ndarray) -> dict[str, float]:
 
 def quality_report(dataset: Dataset, splits: list[str] | None = None) -> dict[str, Any]:
     """The full report for the given splits (default: all), as a JSON-serialisable dict."""
-    from bench.data.synth.posecodes import posecode_frequencies
+    from bench.data.synth.text.posecodes import posecode_frequencies
 
     report: dict[str, Any] = {"name": dataset.name, "version": dataset.version, "splits": {}}
     for split in splits or dataset.splits:

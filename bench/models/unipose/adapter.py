@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from bench.config import BenchConfig
-from bench.data.synth.poses import torch_threads
+from bench.data.synth.poses.generator import torch_threads
 from bench.errors import ConfigError
 from bench.models.adapter import (
     ModelAdapter, ModelContext, ModelInfo, Prediction, SampleFailure, parameter_count, register_model, register_trainer,

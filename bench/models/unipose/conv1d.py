@@ -5,7 +5,7 @@ Dimensions: ``B`` poses, ``J`` joints (22: the root, then the 21 SMPL body joint
 the role of time steps: a pose enters as ``(B, 6, J)`` 6D rotations (PyTorch3D row convention) and
 the encoder returns ``(B, D, T)`` latent vectors, one per token.
 
-Layer layout (UniPose ``TokenHMREncoder`` / ``TokenHMRDecoder``, reference §1.2 and §1.4), with
+Layer layout (UniPose ``TokenHMREncoder`` / ``TokenHMRDecoder``, ``docs/peers.md#unipose-pose-tokenizer``), with
 ``H`` the hidden width and every Conv1d of kernel 3, stride 1, padding 1 unless stated:
 
 Encoder

@@ -1,5 +1,6 @@
-"""Greedy generation for UniPose: single-step parallel pose decoding (mixed attention, reference
-§2.7, with the §8 robustness fixes) and the token-by-token causal variant (the ablation).
+"""Greedy generation for UniPose: single-step parallel pose decoding (mixed attention,
+``docs/peers.md#unipose-decoding``, with the robustness fixes of ``docs/peers.md#unipose-pitfalls``)
+and the token-by-token causal variant (the ablation).
 
 Dimensions: ``B`` prompts, ``T`` tokens per pose, ``V`` vocabulary rows.
 

@@ -1,14 +1,16 @@
 """UniPose's unified LLM: a Hugging Face causal LM whose vocabulary holds the pose codes, with the
-mixed-attention mask of reference §2.5 and the loss positions of §2.6.
+mixed-attention mask and the loss positions of UniPose
+(``docs/peers.md#unipose-mixed-attention-and-loss``).
 
 Dimensions: ``B`` sequences, ``L`` tokens, ``K`` key positions (cache + new tokens), ``Q`` new
 (query) positions, ``d`` hidden width, ``T`` tokens per pose, ``N`` visual tokens per image.
 
-Vocabulary layout (reference §2.2), appended to the text tokenizer's ``V0`` entries in this order,
-so the ids are contiguous: ``<pose_id_0>`` … ``<pose_id_{C-1}>`` (one per codebook entry, codebook
-order), ``<pose_id_C>`` (pose begin, the paper's ``<p>``), ``<pose_id_{C+1}>`` (pose end,
-``</p>``), ``<im_start>``, ``<im_end>``, then ``<pose_query_0>`` … ``<pose_query_{T-1}>``, the last
-``T`` rows of the embedding table, which are the learnable pose queries.
+Vocabulary layout (UniPose's, ``docs/peers.md#unipose-vocabulary-and-serialisation``), appended to
+the text tokenizer's ``V0`` entries in this order, so the ids are contiguous: ``<pose_id_0>`` …
+``<pose_id_{C-1}>`` (one per codebook entry, codebook order), ``<pose_id_C>`` (pose begin, the
+paper's ``<p>``), ``<pose_id_{C+1}>`` (pose end, ``</p>``), ``<im_start>``, ``<im_end>``, then
+``<pose_query_0>`` … ``<pose_query_{T-1}>``, the last ``T`` rows of the embedding table, which are
+the learnable pose queries.
 
 1-D attention mask convention (int8, ``(B, L)``): 0 padding, 1 an ordinary token, 2 a position of
 the *generated* (output) pose span. Only value-2 positions become bidirectional; input pose spans
@@ -125,7 +127,6 @@ def load_text_tokenizer(path: str | os.PathLike[str] | None = None) -> Any:
 
     Loading is offline: transformers 5 ignores ``vocab_file=``, so the folder is always opened whole.
     """
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from transformers import AutoTokenizer
 
     if path is None:
@@ -153,11 +154,12 @@ def _special_ids(tokenizer: Any) -> tuple[int, int, int]:
 
 
 def extend_tokenizer(tokenizer: Any, num_codes: int, tokens_per_pose: int) -> VocabLayout:
-    """Add the pose, marker and query tokens to ``tokenizer`` in place (reference §2.2).
+    """Add the pose, marker and query tokens to ``tokenizer`` in place, in UniPose's layout
+    (``docs/peers.md#unipose-vocabulary-and-serialisation``).
 
     Begin/end and image markers are special tokens; codes and queries are ordinary added tokens.
     Every added token is checked to encode to exactly its own id (the LISA #55 pitfall: an id read
-    from the wrong sub-token).
+    from the wrong sub-token; ``docs/peers.md#chatpose``).
 
     Raises:
         InternalError: the tokenizer already holds some of the tokens, or an id does not round-trip.
@@ -233,7 +235,6 @@ def build_scratch_backbone(config: BackboneConfig, vocab_size: int, generator: t
 def load_pretrained_backbone(path: str | os.PathLike[str]) -> tuple[nn.Module, Any]:
     """``(AutoModelForCausalLM, AutoTokenizer)`` from a local folder, with SDPA attention (which
     takes arbitrary additive 4-D masks)."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from transformers import AutoModelForCausalLM
 
     folder = Path(path).expanduser()
@@ -273,8 +274,9 @@ def position_ids(mask_1d: torch.Tensor) -> torch.Tensor:
 
 def mixed_attention_mask(mask_1d: torch.Tensor, query_length: int | None = None,
                          dtype: torch.dtype = torch.float32) -> torch.Tensor:  # fmt: skip
-    """The additive 4-D mask of reference §2.5: causal with padding, plus, per sample, the block
-    ``[first..last] × [first..last]`` of its value-2 positions opened (bidirectional span).
+    """The additive 4-D mask of UniPose (``docs/peers.md#unipose-mixed-attention-and-loss``): causal
+    with padding, plus, per sample, the block ``[first..last] × [first..last]`` of its value-2
+    positions opened (bidirectional span).
 
     Args:
         mask_1d: int ``(B, K)`` over every key position (0 pad, 1 token, 2 generated-pose span).
@@ -310,11 +312,12 @@ def code_slot_index(input_ids: torch.Tensor, layout: VocabLayout) -> torch.Tenso
 
 
 def loss_targets(labels: torch.Tensor, mask_1d: torch.Tensor) -> torch.Tensor:
-    """The label each logit position is trained on (reference §2.6): int64 ``(B, L)``.
+    """The label each logit position is trained on: int64 ``(B, L)``.
 
-    Outside a generated pose span the logit at i predicts label i+1 (shifted); inside it (value-2
-    positions) it predicts label i (unshifted: each query its own code); the logit just before the
-    span (at ``<p>``) is unused, and so ``</p>`` is never a target. The last position has none.
+    As UniPose (``docs/peers.md#unipose-mixed-attention-and-loss``): outside a generated pose span
+    the logit at i predicts label i+1 (shifted); inside it (value-2 positions) it predicts label i
+    (unshifted: each query its own code); the logit just before the span (at ``<p>``) is unused, and
+    so ``</p>`` is never a target. The last position has none.
     """
     targets = torch.full_like(labels, IGNORE)
     targets[:, :-1] = labels[:, 1:]
@@ -412,8 +415,9 @@ class UniPoseLM(nn.Module):
     def loss(self, input_ids: torch.Tensor, mask_1d: torch.Tensor, labels: torch.Tensor,
              image_slots: torch.Tensor | None = None, image_embeds: torch.Tensor | None = None) -> torch.Tensor:  # fmt: skip
         """Scalar training loss: CE summed over :func:`loss_targets` positions, divided by the
-        number of labels ≠ IGNORE in the batch (reference §2.6). ``image_embeds`` ``(n, N, d)``
-        fill the image slots in order (see :meth:`embed`).
+        number of labels ≠ IGNORE in the batch (as UniPose,
+        ``docs/peers.md#unipose-mixed-attention-and-loss``). ``image_embeds`` ``(n, N, d)`` fill the
+        image slots in order (see :meth:`embed`).
 
         Only the logits of target positions are computed (same value, less lm_head work).
         """

@@ -3,8 +3,8 @@
 A wrapped ``nn.Linear`` computes ``base(x) + (B · A · dropout(x)) · alpha / r`` with the base
 weight frozen, ``A`` (r × in) drawn like PyTorch's Linear default (U(±1/√in), what peft's
 ``kaiming_uniform_(a=√5)`` gives) and ``B`` (out × r) zero, so a fresh adapter changes nothing.
-As in UniPose (reference §2.9, LLaVA defaults), every Linear of the decoder layers gets one (q, k,
-v, o, gate, up, down); the embeddings and the lm_head stay full-rank and are trained directly.
+As in UniPose (LLaVA defaults, ``docs/peers.md#unipose-training-stages-and-lora``), every Linear
+of the decoder layers gets one (q, k, v, o, gate, up, down); the embeddings and the lm_head stay full-rank and are trained directly.
 """
 
 from __future__ import annotations

@@ -3,15 +3,15 @@
 Poses are axis-angle ``(B, 22, 3)`` float, radians, in PoseBench's frame (y up, a zero root faces
 +z, the body's left at +x); 6D rotations are ``(B, 22, 6)`` (first two rows of R).
 
-**Root-orientation noise** (reference §1.6). UniPose decomposes the root as ``R = Rz·Ry·Rx`` in the
-AMASS z-up frame and adds U(±45°) to the z angle (a yaw about the vertical axis) and U(±20°) to the
+**Root-orientation noise** (``docs/peers.md#unipose-tokenizer-training``). UniPose decomposes the
+root as ``R = Rz·Ry·Rx`` in the AMASS z-up frame and adds U(±45°) to the z angle (a yaw about the vertical axis) and U(±20°) to the
 x and y angles. AMASS's axes map to ours as x → x (the body's left), y → −z (front/back) and
 z → y (up), so the same decomposition here is ``R = Ry(yaw)·Rz(roll)·Rx(pitch)``: yaw, the outermost
 factor, turns the body about the world vertical **y** axis, and adding δ to it is exactly
 ``R ← Ry(δ)·R``. Roll and pitch get U(±20°) each (their signs are irrelevant under symmetric
 noise). The ground truth of the reconstruction losses is the perturbed pose.
 
-**Body-part joint noise** (reference §1.6), implemented as intended. UniPose and TokenHMR mean to
+**Body-part joint noise** (same section), implemented as intended. UniPose and TokenHMR mean to
 add, to half the batch, one scalar U(0, 1)·scale to every 6D entry of the joints of one random body
 part (head, left/right arm, left/right leg), with a scale that grows with the training step
 (0.01, 0.05, 0.1, 0.1, 0.5, 0.5 per 5,000 steps, then 0.5). Upstream this is a **no-op**: the code

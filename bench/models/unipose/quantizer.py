@@ -4,7 +4,7 @@ Dimensions: ``B`` poses, ``T`` tokens per pose, ``N = B·T`` latent vectors, ``K
 dimension. Latents arrive as ``(B, D, T)`` float (the encoder's layout) and are flattened token by
 token, pose-major: vector ``b·T + t`` is token ``t`` of pose ``b``.
 
-Behaviour (reference §1.3), all kept:
+Behaviour (UniPose's, ``docs/peers.md#unipose-pose-tokenizer``), all kept:
 
 - The codebook ``(K, D)`` is a buffer, never a parameter; only the EMA update changes it.
 - **Data-dependent init**: the first training forward fills the codebook with the first K flattened

@@ -1,9 +1,10 @@
 """Poses ↔ token ids and strings, and whole conversations → training / prompt sequences.
 
 A pose of ``T`` codes ``k_1..k_T`` is the ``T + 2`` ids ``<p> <pose_id_k1> … <pose_id_kT> </p>``
-(string: the token strings concatenated, no separators; reference §2.4). An image is
-``<im_start>`` + ``N`` slots + ``<im_end>``; the slots hold the pad id and are replaced by visual
-embeddings in :meth:`bench.models.unipose.llm.UniPoseLM.embed`.
+(string: the token strings concatenated, no separators, as in UniPose:
+``docs/peers.md#unipose-vocabulary-and-serialisation``). An image is ``<im_start>`` + ``N`` slots +
+``<im_end>``; the slots hold the pad id and are replaced by visual embeddings in
+:meth:`bench.models.unipose.llm.UniPoseLM.embed`.
 
 A conversation is ``BOS [INST] user [/INST] answer EOS`` (the Mistral instruction format of the
 paper). Labels are IGNORE on ``BOS`` and the user turn and equal to the ids on the answer. With

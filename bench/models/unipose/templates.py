@@ -1,4 +1,5 @@
-"""Instruction templates of the UniPose reference model, per PoseBench task id (reference §4).
+"""Instruction templates of the UniPose reference model, per PoseBench task id (UniPose's own:
+``docs/peers.md#unipose-instruction-templates``).
 
 Placeholders: ``<caption>`` (a description, an instruction or a question), ``<pose>`` / ``<poseA>``
 (the first pose), ``<poseB>`` (the second pose), ``<image>`` (an image; a second ``<image>`` is

@@ -1,4 +1,5 @@
-"""UniPose's pose tokenizer: a 1-D convolutional VQ-VAE over the joint axis (reference §1).
+"""UniPose's pose tokenizer: a 1-D convolutional VQ-VAE over the joint axis
+(``docs/peers.md#unipose-pose-tokenizer``).
 
 Dimensions: ``B`` poses, ``J = 22`` pose rows (the root, then the 21 SMPL body joints), ``T`` tokens
 per pose, ``K`` codes, ``D`` code dimension. Poses are axis-angle ``(B, 22, 3)`` float, radians, in

@@ -1,4 +1,5 @@
-"""Reconstruction losses of the pose tokenizer (UniPose ``PoseVQLoss``, reference §1.5).
+"""Reconstruction losses of the pose tokenizer (UniPose ``PoseVQLoss``,
+``docs/peers.md#unipose-tokenizer-training``).
 
 ``total = w_rot·L_rot + w_joints·L_joints + w_verts·L_verts + w_commit·L_commit`` (20 / 100 / 100 / 1):
 

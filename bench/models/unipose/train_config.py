@@ -1,4 +1,5 @@
-"""Training configurations of the UniPose reference model: three stages (reference §2.9) and the
+"""Training configurations of the UniPose reference model: three stages (UniPose's are in
+``docs/peers.md#unipose-training-stages-and-lora``) and the
 named presets ``tiny`` (tests, seconds) and ``small`` (the shipped CPU model).
 
 Stages:

@@ -1,4 +1,5 @@
-"""Training the pose tokenizer (``bench models train unipose-tokenizer``), reference §1.5–§1.8.
+"""Training the pose tokenizer (``bench models train unipose-tokenizer``); UniPose's recipe is in
+``docs/peers.md#unipose-tokenizer-training``.
 
 Recipe: AdamW; per step, the batch's roots get orientation noise (yaw about y ±45°, roll/pitch ±20°;
 ``pose_noise``), the encoder input gets body-part joint noise with a step-dependent scale, and the
@@ -300,7 +301,7 @@ def train_tokenizer(
         CheckpointError: an interrupted run with other settings in the state folder.
     """
     from bench.data.dataset import load_dataset
-    from bench.data.synth.poses import torch_threads
+    from bench.data.synth.poses.generator import torch_threads
 
     cfg = TokenizerConfig.named(model_config) if isinstance(model_config, str) else model_config
     settings = train_config or TokenizerTrainConfig.named(cfg.name if cfg.name in ("paper", "small") else "small")

@@ -206,7 +206,7 @@ def train_generic_encoder(
     from retrieval_models.train_state import load_weights
 
     from bench.data.dataset import load_dataset
-    from bench.data.synth.poses import torch_threads
+    from bench.data.synth.poses.generator import torch_threads
 
     cfg = encoder_config or GenericEncoderConfig.small()
     settings = train_config or VisionTrainConfig()

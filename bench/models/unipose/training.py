@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from bench.data import Dataset
-from bench.data.synth.poses import torch_threads
+from bench.data.synth.poses.generator import torch_threads
 from bench.errors import CheckpointError
 from bench.models.unipose.lora import lora_parameters, set_lora_generator
 from bench.models.unipose.model_io import (

@@ -1,4 +1,5 @@
-"""UniPose's visual processor: generic + pose-specific image encoders, grid alignment, projector (reference §3).
+"""UniPose's visual processor: generic + pose-specific image encoders, grid alignment, projector
+(``docs/peers.md#unipose-visual-processor``).
 
 Dimensions: ``B`` images, ``C_g`` / ``C_p`` channels of the generic / pose-specific feature maps,
 ``(h, w)`` a feature grid, ``(G_h, G_w)`` the generic encoder's grid, ``N = G_h·G_w`` visual tokens

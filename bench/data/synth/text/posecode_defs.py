@@ -1,26 +1,29 @@
 """Posecode definitions: which joints each posecode measures, who it talks about, and which of its
-categories may be described (reference protocol §5.3–5.4).
+categories may be described, after PoseScript's definitions and super-posecodes
+(docs/peers.md#posescript-posecode-selection-and-text).
 
 Eligibility per category: 0 = never described alone (ignored, not acceptable, or support-I),
 1 = acceptable (may be randomly skipped), 2 = rare (never skipped). Support-II categories are
 describable unless a super-posecode using them was produced. "Absolute" categories of pose B may
-appear in PoseFix instructions (§6.4).
+appear in PoseFix instructions (docs/peers.md#posefix-instruction-pipeline).
 
-Changes from the reference: added, to make captions of the synthetic archetypes distinctive, the
-hand-to-head contact, "hand at shoulder height" (hand y-aligned with its shoulder), where each limb
-segment points (elbow out to the side of / in front of / behind its shoulder, hand above its elbow,
-knee in front of its hip, foot behind its knee) and the body's facing direction (chest facing up
-or down: lying on the back vs on the front); both sides of "left knee below/above right knee" are support-II (the reference marks
-only "above", the symmetric rule is what the super-posecodes need); the {xy,xz,yz}-aligned
-super-posecodes of the ICCV version are not built.
+Changes from PoseScript's definitions: added, to make captions of the synthetic archetypes
+distinctive, the hand-to-head contact, "hand at shoulder height" (hand y-aligned with its shoulder),
+where each limb segment points (elbow out to the side of / in front of / behind its shoulder, hand
+above its elbow, knee in front of its hip, foot behind its knee) and the body's facing direction
+(chest facing up or down: lying on the back vs on the front); both sides of "left knee below/above
+right knee" are support-II (PoseScript marks only "above", the half used by "kneel on right", so
+after "kneel on left" it may still say "the left knee is below the right knee"; both kneeling
+super-posecodes need the same rule); the {xy,xz,yz}-aligned super-posecodes of PoseScript's ICCV
+and later versions are not built.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bench.data.synth.posecode_joints import split_name
-from bench.data.synth.posecode_operators import POSE_OPERATORS
+from bench.data.synth.text.posecode_joints import split_name
+from bench.data.synth.text.posecode_operators import POSE_OPERATORS
 from bench.errors import InternalError
 
 Part = tuple[str | None, str]  # (side or None, part name), e.g. ("left", "knee")

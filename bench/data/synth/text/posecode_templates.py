@@ -1,10 +1,12 @@
-"""Caption templates per (template family, interpretation) (reference protocol §5.5 "Templates").
+"""Caption templates per (template family, interpretation), after PoseScript's one- and two-part
+templates (docs/peers.md#posescript-posecode-selection-and-text).
 
 Each entry has ``one``-component templates (no second body part: ``{s}`` only) and ``two``-component
 templates (``{s}`` and ``{o}``). :data:`IMPLICIT_OBJECT` holds the "flow omission" variants where
 the second part is implicit (torso for a hand in front/behind, shoulder for a hand crossing over or
 held out, neck for a raised hand); for left/right relations to the same side's shoulder or hip the
-interpretation is "across" or "outward" and ``{dir}`` names the direction. Placeholders are described in :mod:`bench.data.synth.posecode_render`.
+interpretation is "across" or "outward" and ``{dir}`` names the direction. Placeholders are described
+in :mod:`bench.data.synth.text.posecode_render`.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ straight down, which is how the couplings below keep feet, knees and hands on th
 
 from __future__ import annotations
 
-from bench.data.synth.archetypes_spec import ARMS_ON_LEGS, FOREARMS_TOUCH, Archetype, arch
+from bench.data.synth.poses.archetypes_spec import ARMS_ON_LEGS, FOREARMS_TOUCH, Archetype, arch
 
 FLOOR: tuple[Archetype, ...] = (
     arch("sitting_chair", "sitting", "Sitting upright on a chair, feet on the floor, hands resting on the thighs.",

@@ -1,5 +1,6 @@
 """What each archetype's activity is called, for the leading sentence of some captions ("The person
-is doing a lunge.", PoseScript's BABEL sentence, reference protocol §5.5).
+is doing a lunge.", in place of PoseScript's sentence naming the frame's BABEL action,
+docs/peers.md#posescript-posecode-selection-and-text).
 
 Phrases are gerund phrases that follow "is" / "seems to be". An archetype without its own entry
 falls back to its group's phrases (logged once), so a newly added archetype never breaks a build.
@@ -99,7 +100,7 @@ GROUP_PHRASES: dict[str, tuple[str, ...]] = {
 _DEFAULT = ("striking a pose", "holding a pose")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def activity_phrases(archetype: str) -> tuple[str, ...]:
     """Gerund phrases naming the activity of ``archetype`` (its group's, or a generic one, when it
     has no entry)."""
@@ -112,7 +113,7 @@ def activity_phrases(archetype: str) -> tuple[str, ...]:
 
 def archetype_group(archetype: str) -> str | None:
     """The group of a registered archetype, or None for a name the archetype library does not know."""
-    from bench.data.synth.archetypes import ARCHETYPES
+    from bench.data.synth.poses.archetypes import ARCHETYPES
 
     found = ARCHETYPES.get(archetype)
     return None if found is None else found.group

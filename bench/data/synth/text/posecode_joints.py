@@ -2,7 +2,7 @@
 
 The text pipelines work from forward-kinematics joints of the ``skeleton`` body model (metres, y up,
 a zero root faces +z, the body's left is +x) extended with virtual joints, as PoseScript does
-(reference protocol §5.1):
+(docs/peers.md#posescript-captioning-pipeline):
 
 * rows 0–21: the 22 SMPL body joints, in ``JOINT_NAMES`` order;
 * rows 22–23: ``left_hand`` / ``right_hand``, the centre of each hand, :data:`HAND_CENTRE_M` past the

@@ -1,4 +1,5 @@
-"""Aggregation and ordering of codes before they become text (reference protocol §5.5, §6.5).
+"""Aggregation and ordering of codes before they become text, after PoseScript and PoseFix
+(docs/peers.md#posescript-posecode-selection-and-text, docs/peers.md#posefix-instruction-pipeline).
 
 Captions (posecodes) and instructions (paircodes) share this machinery; they differ only in how two
 interpretations count as "the same" for entity aggregation (identical category for posecodes, same
@@ -51,7 +52,8 @@ class Phrase(NamedTuple):
         return Phrase(((code.side1, code.part1),), (Predicate(code.op, code.interp, code.side2, code.part2),))
 
 
-#: Pairs of parts that make up a larger entity (§5.5 step 1).
+#: Pairs of parts that make up a larger entity (PoseScript's aggregation step 1; its later additions,
+#: such as belly + chest, join parts that these codes never name).
 ENTITIES: dict[frozenset[str], str] = {
     frozenset(("wrist", "elbow")): "arm",
     frozenset(("hand", "elbow")): "arm",

@@ -1,4 +1,5 @@
-"""Automatic pose captions from posecodes, the PoseScript way (reference protocol §5.5–5.6).
+"""Automatic pose captions from posecodes, the PoseScript way
+(docs/peers.md#posescript-posecode-selection-and-text).
 
 For each pose: posecodes with noise → selection (rare codes kept, others skipped with probability
 0.15, at most :data:`MAX_CODES`) → optional ripple effects → aggregation (entity, symmetry, side
@@ -20,8 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.data.synth.posecode_activities import activity_phrases
-from bench.data.synth.posecode_aggregation import (
+from bench.data.synth.text.posecode_activities import activity_phrases
+from bench.data.synth.text.posecode_aggregation import (
     Code,
     Phrase,
     aggregate_entities,
@@ -30,9 +31,9 @@ from bench.data.synth.posecode_aggregation import (
     kinematic_order,
     reverse_sides,
 )
-from bench.data.synth.posecode_defs import POSECODES, SUPER_POSECODES
-from bench.data.synth.posecode_joints import pose_joints
-from bench.data.synth.posecode_render import (
+from bench.data.synth.text.posecode_defs import POSECODES, SUPER_POSECODES
+from bench.data.synth.text.posecode_joints import pose_joints
+from bench.data.synth.text.posecode_render import (
     choose,
     choose_weighted,
     join_list,
@@ -40,14 +41,14 @@ from bench.data.synth.posecode_render import (
     postprocess,
     realize,
 )
-from bench.data.synth.posecode_ripple import apply_ripples
-from bench.data.synth.posecode_templates import (
+from bench.data.synth.text.posecode_ripple import apply_ripples
+from bench.data.synth.text.posecode_templates import (
     ACTIVITY_SENTENCES,
     BODY_SUBJECTS,
     CAPTION_TEMPLATES,
     IMPLICIT_OBJECT,
 )
-from bench.data.synth.posecodes import POSE_TABLE, posecodes_from_joints
+from bench.data.synth.text.posecodes import POSE_TABLE, posecodes_from_joints
 from bench.errors import DataError
 
 logger = logging.getLogger(__name__)
@@ -129,7 +130,8 @@ def _to_code(k: int, category: int) -> Code:
 
 
 def aggregate(codes: list[Code], rng: np.random.Generator, simplified: bool) -> list[Phrase]:
-    """Caption aggregation (§5.5 steps 1, 2, 4, 5) and kinematic ordering."""
+    """Caption aggregation (PoseScript's steps 1, 2, 4, 5: entity, symmetry, side reversal,
+    interpretation/subject grouping) and kinematic ordering."""
     if not simplified:
         codes = aggregate_entities(codes, rng, AGGREGATION_PROBABILITY)
         codes = aggregate_symmetry(codes, rng, AGGREGATION_PROBABILITY)

@@ -25,12 +25,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.data.synth.appearance import Light, Style, mirror_style, sample_style
-from bench.data.synth.backdrop import render_backdrop
-from bench.data.synth.camera import CAMERA_FIELDS, Camera, frame_camera, frame_on_primitives, sample_camera
-from bench.data.synth.figure import Clothing, build_figure, layout_figures
-from bench.data.synth.primitives import Primitives
-from bench.data.synth.raster import Hits, cast
+from bench.data.synth.images.appearance import Light, Style, mirror_style, sample_style
+from bench.data.synth.images.backdrop import render_backdrop
+from bench.data.synth.images.camera import CAMERA_FIELDS, Camera, frame_camera, frame_on_primitives, sample_camera
+from bench.data.synth.images.figure import Clothing, build_figure, layout_figures
+from bench.data.synth.images.primitives import Primitives
+from bench.data.synth.images.raster import Hits, cast
 from bench.errors import UserError
 
 logger = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """The small language the archetype library is written in, and the :class:`Archetype` record.
 
-An archetype sets anatomical angles (``bench.data.synth.limits``: degrees about anatomical axes,
+An archetype sets anatomical angles (``bench.data.synth.poses.limits``: degrees about anatomical axes,
 left-side convention) of the joints it cares about. Each angle is written as:
 
 * a number: that fixed value;
@@ -23,15 +23,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Union
 
 import numpy as np
 
-from bench.data.synth.limits import JOINT_BY_NAME, JOINTS
+from bench.data.synth.poses.limits import JOINT_BY_NAME, JOINTS
 from bench.errors import InternalError
 
-Term = Union[float, int, tuple]
-AngleSpec = Union[Term, list]
+Term = float | int | tuple
+AngleSpec = Term | list
 
 SUPPORT_GROUPS: dict[str, tuple[str, ...]] = {
     "feet": ("left_ankle", "right_ankle", "left_foot", "right_foot"),
@@ -133,7 +132,7 @@ def _expand_key(key: str) -> tuple[str, ...]:
         return ("pelvis",)
     if key in JOINT_BY_NAME:
         return (key,)
-    raise InternalError(f"archetype key {key!r} is not a joint of bench.data.synth.limits")
+    raise InternalError(f"archetype key {key!r} is not a joint of bench.data.synth.poses.limits")
 
 
 def arch(

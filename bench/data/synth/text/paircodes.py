@@ -1,4 +1,5 @@
-"""Paircodes: what changes from pose A to pose B, the PoseFix way (reference protocol §6.1–6.4).
+"""Paircodes: what changes from pose A to pose B, the PoseFix way
+(docs/peers.md#posefix-paircode-operators).
 
 Every paircode bins value(A) − value(B) of a posecode measurement (angles, distances, joint
 coordinates, body incline) with its own thresholds and noise (:data:`PAIR_OPERATORS`). Distance
@@ -19,10 +20,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.data.synth.posecode_defs import CodeSpec, Part, make_spec
-from bench.data.synth.posecode_joints import JOINT_INDEX, pose_joints
-from bench.data.synth.posecode_operators import INCLINE_MIN_ANKLE_DROP_M, PAIR_OPERATORS, ROTATION_BINNING, categorize
-from bench.data.synth.posecodes import POSE_TABLE, CodeTable, Posecodes, posecodes_from_joints
+from bench.data.synth.text.posecode_defs import CodeSpec, Part, make_spec
+from bench.data.synth.text.posecode_joints import JOINT_INDEX, pose_joints
+from bench.data.synth.text.posecode_operators import (
+    INCLINE_MIN_ANKLE_DROP_M,
+    PAIR_OPERATORS,
+    ROTATION_BINNING,
+    categorize,
+)
+from bench.data.synth.text.posecodes import POSE_TABLE, CodeTable, Posecodes, posecodes_from_joints
 from bench.errors import DataError
 
 

@@ -8,7 +8,7 @@ generator does not require them to touch the ground.
 
 from __future__ import annotations
 
-from bench.data.synth.archetypes_spec import FOREARMS_TOUCH, Archetype, arch
+from bench.data.synth.poses.archetypes_spec import FOREARMS_TOUCH, Archetype, arch
 
 ACTION: tuple[Archetype, ...] = (
     arch("kicking", "sport", "Kicking a ball: one leg swung forward and up, arms out for balance.",

@@ -23,8 +23,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from bench.data.synth.figure import layout_figures
-from bench.data.synth.primitives import Primitives, sphere_bounds
+from bench.data.synth.images.figure import layout_figures
+from bench.data.synth.images.primitives import Primitives, sphere_bounds
 from bench.errors import DataError, InternalError, UserError
 
 IMAGE_SIZE = 224

@@ -1,6 +1,6 @@
 """The PoseBench-Synth archetype library: named activities the pose generator samples from.
 
-Each :class:`~bench.data.synth.archetypes_spec.Archetype` is written in anatomical joint angles with
+Each :class:`~bench.data.synth.poses.archetypes_spec.Archetype` is written in anatomical joint angles with
 ranges and named, smoothly varying parameters (the language is documented in ``archetypes_spec``;
 the angles and their limits in ``limits``). The library lives in three files by family:
 ``archetypes_upright`` (standing, gestures, reaching, bending, walking, running),
@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import difflib
 
-from bench.data.synth.archetypes_action import ACTION
-from bench.data.synth.archetypes_floor import FLOOR
-from bench.data.synth.archetypes_spec import SUPPORT_GROUPS, Archetype
-from bench.data.synth.archetypes_upright import UPRIGHT
+from bench.data.synth.poses.archetypes_action import ACTION
+from bench.data.synth.poses.archetypes_floor import FLOOR
+from bench.data.synth.poses.archetypes_spec import SUPPORT_GROUPS, Archetype
+from bench.data.synth.poses.archetypes_upright import UPRIGHT
 from bench.errors import InternalError, NotFoundError
 
-__all__ = ["ARCHETYPES", "ARCHETYPE_NAMES", "ARCHETYPE_GROUPS", "SUPPORT_GROUPS", "Archetype", "get_archetype"]
+__all__ = ["ARCHETYPES", "ARCHETYPE_NAMES", "SUPPORT_GROUPS", "Archetype", "get_archetype"]
 
 
 def _collect() -> dict[str, Archetype]:
@@ -37,13 +37,6 @@ ARCHETYPES: dict[str, Archetype] = _collect()
 
 ARCHETYPE_NAMES: tuple[str, ...] = tuple(ARCHETYPES)
 """The archetype names, in library order."""
-
-ARCHETYPE_GROUPS: dict[str, tuple[str, ...]] = {
-    group: tuple(name for name, a in ARCHETYPES.items() if a.group == group)
-    for group in dict.fromkeys(a.group for a in ARCHETYPES.values())
-}
-"""Family (``standing``, ``sitting``, ``yoga``, ...) -> archetype names."""
-
 
 def get_archetype(name: str) -> Archetype:
     """The archetype called ``name``; an unknown name raises NotFoundError with suggestions."""

@@ -1,4 +1,5 @@
-"""Ripple effects: removing posecodes implied by others (reference protocol §5.5 steps 0 and 3).
+"""Ripple effects: removing posecodes implied by others (PoseScript's aggregation steps 0 and 3,
+docs/peers.md#posescript-posecode-selection-and-text).
 
 * Transitive: among order relations on one axis (above/below, front/behind, left/right), when
   a > b and b > c are both said, "a > c" is redundant and dropped.
@@ -12,8 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.data.synth.posecode_defs import POSECODES
-from bench.data.synth.posecodes import POSE_TABLE
+from bench.data.synth.text.posecode_defs import POSECODES
+from bench.data.synth.text.posecodes import POSE_TABLE
 
 Item = tuple[int, int, int]
 

@@ -17,7 +17,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from bench.data.synth.primitives import Primitives
+from bench.data.synth.images.primitives import Primitives
 from bench.errors import UserError
 
 #: Material slots of one figure, in order.

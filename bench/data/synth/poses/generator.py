@@ -34,8 +34,8 @@ import numpy as np
 import torch
 
 from bench.body import JOINT_NAMES, forward_kinematics, mirror_pose, normalize_heading
-from bench.data.synth.archetypes import ARCHETYPE_NAMES, ARCHETYPES, SUPPORT_GROUPS, Archetype
-from bench.data.synth.limits import LOWER, UPPER, angles_to_axis_angle, check_joint_limits
+from bench.data.synth.poses.archetypes import ARCHETYPE_NAMES, ARCHETYPES, SUPPORT_GROUPS, Archetype
+from bench.data.synth.poses.limits import LOWER, UPPER, angles_to_axis_angle, check_joint_limits
 from bench.errors import InternalError
 
 logger = logging.getLogger(__name__)
@@ -193,7 +193,7 @@ def check_floating(joints_m: np.ndarray, support: tuple[str, ...], tol_m: float 
 
     Args:
         joints_m: float (N, 24, 3) ground-placed joints, metres.
-        support: names of :data:`~bench.data.synth.archetypes.SUPPORT_GROUPS` that must each have a
+        support: names of :data:`~bench.data.synth.poses.archetypes.SUPPORT_GROUPS` that must each have a
             joint with clearance at most ``tol_m`` (empty: airborne, never floating).
     """
     height = clearance(joints_m)

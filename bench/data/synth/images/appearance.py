@@ -12,8 +12,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from bench.data.synth.backdrop import Backdrop, sample_backdrop
-from bench.data.synth.figure import HAIRSTYLES, LEGS, SLEEVES, Clothing
+from bench.data.synth.images.backdrop import Backdrop, sample_backdrop
+from bench.data.synth.images.figure import HAIRSTYLES, LEGS, SLEEVES, Clothing
 
 Colour = tuple[float, float, float]
 

@@ -1,8 +1,8 @@
-"""Imperative templates for PoseFix-style instructions (reference protocol §6.5).
+"""Imperative templates for PoseFix-style instructions (docs/peers.md#posefix-instruction-pipeline).
 
 ``{s}`` is the body part being moved ("your left knee"); verbs are written ``{v:verb}`` and come out
 in the imperative ("Bend your left knee more") or, after " while ", in the gerund ("while bending
-your left knee more"). Placeholders are described in :mod:`bench.data.synth.posecode_render`.
+your left knee more"). Placeholders are described in :mod:`bench.data.synth.text.posecode_render`.
 """
 
 from __future__ import annotations

@@ -243,11 +243,6 @@ def axis_angle_to_angles(poses: np.ndarray) -> np.ndarray:
     return out
 
 
-def clip_to_limits(angles: np.ndarray) -> np.ndarray:
-    """Clip anatomical angles (N, 22, 3) degrees into :data:`LOWER` / :data:`UPPER` (root untouched)."""
-    return np.clip(np.asarray(angles, dtype=np.float64), LOWER, UPPER)
-
-
 def shoulder_excursions(poses: np.ndarray) -> np.ndarray:
     """How far each upper arm points behind the body and across the midline.
 

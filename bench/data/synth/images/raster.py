@@ -1,4 +1,4 @@
-"""A small vectorised ray caster for :class:`~bench.data.synth.primitives.Primitives`, with a z-buffer.
+"""A small vectorised ray caster for :class:`~bench.data.synth.images.primitives.Primitives`, with a z-buffer.
 
 Everything here works in the **camera frame** (OpenCV convention: x right, y down, z forward, the
 camera at the origin) and in pixels on the image plane. Pixel ``(i, j)`` (row, column) is the
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.data.synth.primitives import Primitives, sphere_boxes
+from bench.data.synth.images.primitives import Primitives, sphere_boxes
 
 #: Depth where no primitive is hit.
 FAR = np.float32(np.inf)

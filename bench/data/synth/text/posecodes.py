@@ -1,8 +1,9 @@
-"""Posecodes: categorical descriptions of a pose's geometry (reference protocol §5.2–5.4).
+"""Posecodes: categorical descriptions of a pose's geometry, after PoseScript
+(docs/peers.md#posescript-posecode-operators, docs/peers.md#posescript-posecode-selection-and-text).
 
 A :class:`CodeTable` compiles a list of code definitions once (joint indices grouped by operator,
 padded thresholds, eligibility table) so that a whole batch is measured and binned with a few numpy
-calls. The same class evaluates the PoseFix pair codes (:mod:`bench.data.synth.paircodes`).
+calls. The same class evaluates the PoseFix pair codes (:mod:`bench.data.synth.text.paircodes`).
 
 Dimension letters: N poses, E extended joints, K codes, S super-codes, T thresholds, C categories.
 """
@@ -14,9 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.data.synth.posecode_defs import POSECODES, SUPER_POSECODES, CodeSpec, SuperSpec
-from bench.data.synth.posecode_joints import JOINT_INDEX, pose_joints
-from bench.data.synth.posecode_operators import POSE_OPERATORS, Operator, categorize
+from bench.data.synth.text.posecode_defs import POSECODES, SUPER_POSECODES, CodeSpec, SuperSpec
+from bench.data.synth.text.posecode_joints import JOINT_INDEX, pose_joints
+from bench.data.synth.text.posecode_operators import POSE_OPERATORS, Operator, categorize
 from bench.errors import InternalError
 
 logger = logging.getLogger(__name__)

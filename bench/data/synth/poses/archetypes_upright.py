@@ -8,7 +8,7 @@ across the body, < 0 points it outwards / upwards).
 
 from __future__ import annotations
 
-from bench.data.synth.archetypes_spec import ARMS_ON_LEGS, FOREARMS_TOUCH, Archetype, arch
+from bench.data.synth.poses.archetypes_spec import ARMS_ON_LEGS, FOREARMS_TOUCH, Archetype, arch
 
 UPRIGHT: tuple[Archetype, ...] = (
     arch("stand_relaxed", "standing", "Standing relaxed with the arms hanging by the sides.",

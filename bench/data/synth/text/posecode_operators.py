@@ -1,8 +1,9 @@
 """Posecode operators: what is measured on the joints, and how a value becomes a category.
 
-Shared by the single-pose posecodes (PoseScript, reference protocol §5.2) and the pair codes
-(PoseFix, §6.2): a pair code applies the same measurement to both poses and bins the difference
-value(A) − value(B) with its own thresholds.
+Shared by the single-pose posecodes (PoseScript's operators,
+docs/peers.md#posescript-posecode-operators) and the pair codes (PoseFix's,
+docs/peers.md#posefix-paircode-operators): a pair code applies the same measurement to both poses and
+bins the difference value(A) − value(B) with its own thresholds.
 
 Every measurement takes extended joints ``joints_m`` float (N, E, 3) (metres, y up, the body faces
 +z, its left is +x) and integer joint indices ``idx`` (K, arity), and returns float64 (N, K).
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.data.synth.posecode_joints import JOINT_INDEX
+from bench.data.synth.text.posecode_joints import JOINT_INDEX
 from bench.errors import InternalError
 
 Measure = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -81,7 +82,8 @@ def height_above_ground_m(joints_m: np.ndarray, idx: np.ndarray) -> np.ndarray:
 
 
 def body_incline_deg(joints_m: np.ndarray) -> np.ndarray:
-    """The three body-incline angles (§5.2), degrees, float64 (N, 3).
+    """The three body-incline angles of PoseScript, degrees, float64 (N, 3)
+    (docs/peers.md#posescript-posecode-operators).
 
     Column 0 (x): pelvis → mid-shoulder projected on the y-z plane, signed angle to +y, positive
     forward (+z); forced to 0 when the lower ankle is not 0.20 m below mid-shoulder height.
@@ -204,7 +206,9 @@ def _b(categories: str, thresholds: tuple[float, ...], noise: float) -> Binning:
 
 _REL = (-0.15, -0.05, 0.05, 0.15)
 
-#: Single-pose operators (reference §5.2; the x/y/z-aligned middle bins of the ICCV version).
+#: Single-pose operators: PoseScript's measurements and bins; the relative-position operators have the
+#: middle "x/y/z-aligned" bin that PoseScript added after its ECCV version, and ``facing`` is
+#: PoseBench's own (docs/peers.md#posescript-posecode-operators).
 POSE_OPERATORS: dict[str, Operator] = {
     op.name: op
     for op in (
@@ -228,9 +232,10 @@ POSE_OPERATORS: dict[str, Operator] = {
 
 _PAIR_POS = (-0.30, -0.10, 0.10, 0.30)
 
-#: Pair operators (reference §6.2): value(A) − value(B), lowest category first. One change from the
-#: reference: joint displacements are binned at ±0.10 / ±0.30 m instead of ±0.15 / ±0.40 m, as the
-#: synthetic pairs are closer than PoseFix's (a 10 cm move of a hand is worth an instruction).
+#: Pair operators, after PoseFix's pair codes (docs/peers.md#posefix-paircode-operators): each bins
+#: value(A) − value(B), lowest category first. One change from PoseFix: joint displacements are binned
+#: at ±0.10 / ±0.30 m, where PoseFix uses ±0.15 / ±0.40 m, because the synthetic pairs are closer
+#: together than PoseFix's (moving a hand 10 cm is worth an instruction here).
 PAIR_OPERATORS: dict[str, Operator] = {
     op.name: op
     for op in (
@@ -254,7 +259,8 @@ PAIR_OPERATORS: dict[str, Operator] = {
     )
 }
 
-#: Global rotation change of a pair (§6.1–6.2), degrees, positive = B turned to its left.
+#: Global rotation change of a pair, degrees, positive = B turned to its left; binned at ±20 / ±60 /
+#: ±120 / ±150 with 10° of noise, as PoseFix does (docs/peers.md#posefix-paircode-operators).
 ROTATION_BINNING = _b("around, around to the right, a quarter to the right, slightly to the right, ignored_rot, "
                       "slightly to the left, a quarter to the left, around to the left, around_2",
                       (-150, -120, -60, -20, 20, 60, 120, 150), 10.0)

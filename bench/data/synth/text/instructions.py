@@ -1,4 +1,4 @@
-"""Automatic pair instructions (A → B), the PoseFix way (reference protocol §6.4–6.6).
+"""Automatic pair instructions (A → B), the PoseFix way (docs/peers.md#posefix-instruction-pipeline).
 
 For each pair: paircodes and super-paircodes (what changes) → selection (super-paircodes kept, others
 skipped with probability 0.15 in the skip versions, largest changes first up to
@@ -18,10 +18,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.data.synth.captions import render_phrase as render_state_phrase
-from bench.data.synth.captions import select_codes
-from bench.data.synth.paircodes import PAIR_TABLE, PAIRCODES, SUPER_PAIRCODES, Paircodes, pair_joints, paircodes_from_joints
-from bench.data.synth.posecode_aggregation import (
+from bench.data.synth.text.captions import render_phrase as render_state_phrase
+from bench.data.synth.text.captions import select_codes
+from bench.data.synth.text.paircodes import (
+    PAIR_TABLE,
+    PAIRCODES,
+    SUPER_PAIRCODES,
+    Paircodes,
+    pair_joints,
+    paircodes_from_joints,
+)
+from bench.data.synth.text.posecode_aggregation import (
     KINEMATIC_TREE,
     Code,
     Phrase,
@@ -30,11 +37,11 @@ from bench.data.synth.posecode_aggregation import (
     group_phrases,
     kinematic_order,
 )
-from bench.data.synth.posecode_defs import POSECODES, SUPER_POSECODES
-from bench.data.synth.posecode_operators import ROTATION_BINNING, is_ignored
-from bench.data.synth.posecode_pair_templates import BODY_OBJECTS, PAIR_TEMPLATES, ROTATION_SENTENCES
-from bench.data.synth.posecode_render import choose, choose_weighted, join_list, part_phrase, postprocess, realize
-from bench.data.synth.posecodes import POSE_TABLE
+from bench.data.synth.text.posecode_defs import POSECODES, SUPER_POSECODES
+from bench.data.synth.text.posecode_operators import ROTATION_BINNING, is_ignored
+from bench.data.synth.text.posecode_pair_templates import BODY_OBJECTS, PAIR_TEMPLATES, ROTATION_SENTENCES
+from bench.data.synth.text.posecode_render import choose, choose_weighted, join_list, part_phrase, postprocess, realize
+from bench.data.synth.text.posecodes import POSE_TABLE
 from bench.errors import DataError
 
 logger = logging.getLogger(__name__)

@@ -24,18 +24,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.data.synth.appearance import NAMED_COLOURS, sample_clothing, sample_light
-from bench.data.synth.backdrop import sample_backdrop
-from bench.data.synth.camera import Camera, frame_on_primitives
-from bench.data.synth.figure import Clothing, layout_figures, posed_skeleton
-from bench.data.synth.primitives import sphere_bounds
-from bench.data.synth.render import Style, camera_frame_pose, render_figures
+from bench.data.synth.images.appearance import NAMED_COLOURS, sample_clothing, sample_light
+from bench.data.synth.images.backdrop import sample_backdrop
+from bench.data.synth.images.camera import Camera, frame_on_primitives
+from bench.data.synth.images.figure import Clothing, layout_figures, posed_skeleton
+from bench.data.synth.images.primitives import sphere_bounds
+from bench.data.synth.images.render import Style, camera_frame_pose, render_figures
 from bench.errors import InternalError, UserError
 
 logger = logging.getLogger(__name__)
 
 MIN_PEOPLE, MAX_PEOPLE = 2, 4
-REFERENCE_KINDS = ("position", "top", "bottoms", "activity", "depth")
 _MIN_PIXELS = 120  # each person must show at least this many pixels
 _MIN_SIDE_PX = 28  # and a box at least this long
 _DEPTH_GAP_M = 0.6  # nearest/farthest must be this much nearer/farther than the next person
@@ -85,7 +84,7 @@ class RpeScene:
 
 
 def _family(archetype: str) -> str:
-    from bench.data.synth.archetypes import ARCHETYPES
+    from bench.data.synth.poses.archetypes import ARCHETYPES
 
     return ARCHETYPES[archetype].group if archetype in ARCHETYPES else archetype
 
@@ -106,7 +105,7 @@ def activity_phrase(archetype: str) -> str:
     """How a question names an archetype after "the person ...", from the start of its description:
     a gerund clause as written ("kneeling upright on both knees", "celebrating a victory"), a noun
     phrase with "in a" ("in a deep squat", "in a T-pose"); unknown names are spelled out."""
-    from bench.data.synth.archetypes import ARCHETYPES
+    from bench.data.synth.poses.archetypes import ARCHETYPES
 
     if archetype in _ACTIVITY_OVERRIDES:
         return _ACTIVITY_OVERRIDES[archetype]
