@@ -36,10 +36,12 @@ from bench.errors import UserError, ValidationError
 from bench.models.adapter import ModelAdapter, ModelContext, Prediction, SampleFailure, request_seed
 from bench.prediction_cache import CacheKey, PredictionCache
 from bench.progress import progress_bar
-from submissions import bundle_meta, score_bundle, write_bundle
+from submissions import bundle_meta, write_bundle
 from submissions.result import RunResult
+from submissions.scoring import score_and_store as score_and_store_bundle
 from tasks import get_task
 from tasks.base import Items, Task, dataset_key
+from tasks.spec import POSE_SHAPE
 
 logger = logging.getLogger(__name__)
 
@@ -186,7 +188,7 @@ def _answer_task(adapter: ModelAdapter, task: Task, items: Items, chunks: list[l
         answer = answers[sample_id]
         if isinstance(answer, SampleFailure):
             result.failures[sample_id] = answer.reason
-            answer = np.zeros((22, 3), np.float32) if is_pose else FALLBACK_TEXT
+            answer = np.zeros(POSE_SHAPE, np.float32) if is_pose else FALLBACK_TEXT
         result.predictions[sample_id] = answer
     if result.failures:
         logger.warning("%s: %s: %d sample(s) failed and got the fallback answer", key.model, task_id, len(result.failures))
@@ -305,17 +307,11 @@ def merge_parts(parts: Sequence[Path], folder: Path) -> tuple[Path, int | None, 
 def score_and_store(bundle: Path, config: BenchConfig, data: str | Path, *, limit: int | None,
                     summary: Mapping[str, Any] | None = None, evaluators: Mapping[str, Any] | None = None,
                     store: bool = True) -> tuple[RunResult, int | None]:  # fmt: skip
-    """Score ``bundle`` with exactly ``bench score``'s library call and store it (status ``reproduced``)."""
-    from bench.store import ResultsStore
-
-    result = score_bundle(bundle, config, str(data), limit=limit, status="reproduced", evaluators=evaluators)
-    if summary is not None:
-        result.settings["bench_run"] = dict(summary)
-    run_id = None
-    if store:
-        with ResultsStore(config.results_store) as results:
-            run_id = results.add_run(result)
-    return result, run_id
+    """Score ``bundle`` with exactly ``bench score``'s library call and store it (status ``reproduced``),
+    with the run's summary in its settings (``bench_run``)."""
+    settings = None if summary is None else {"bench_run": dict(summary)}
+    return score_and_store_bundle(bundle, config, str(data), store=store, settings=settings, limit=limit,
+                                  status="reproduced", evaluators=evaluators)  # fmt: skip
 
 
 def load_adapter(name: str, config: BenchConfig, dataset: Any, model_dirs: Sequence[Path] = (), *,

@@ -112,7 +112,7 @@ def build_table(store_path: str | Path, out_path: str | Path) -> BuildSummary:
     Raises:
         NotFoundError: no store at ``store_path``.
     """
-    from tasks.spec import R_PRECISION_PROTOCOLS
+    from bench.metrics.r_precision import PROTOCOLS as R_PRECISION_PROTOCOLS
 
     tasks = task_metadata()
     with ResultsStore(store_path, create=False) as store:

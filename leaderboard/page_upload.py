@@ -10,6 +10,7 @@ from bench.config import BenchConfig
 from bench.errors import BenchError
 from leaderboard.text import md_escape
 from leaderboard.upload import score_upload
+from submissions.scoring import DEFAULT_DATA
 
 DONE_KEY = "upload_done"
 """Session key of the message shown after the rerun that follows a successful upload."""
@@ -25,7 +26,7 @@ def render_upload(config: BenchConfig, table_path: Path) -> None:
     if DONE_KEY in st.session_state:
         st.success(st.session_state.pop(DONE_KEY))
     uploaded = st.file_uploader("Bundle", type=["zip"], key="bundle")
-    dataset = st.text_input("Dataset", value="", placeholder="meta.json's 'data', else synth-full", key="upload_data")
+    dataset = st.text_input("Dataset", value="", placeholder=f"meta.json's 'data', else {DEFAULT_DATA}", key="upload_data")
     if st.button("Score and add", type="primary", disabled=uploaded is None, key="upload_go"):
         try:
             with st.spinner("Validating and scoring…"):

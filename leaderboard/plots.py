@@ -7,6 +7,7 @@ import altair as alt
 import pandas as pd
 
 from leaderboard.normalise import ANCHORS
+from tasks.spec import DIRECTION_ARROWS
 
 PALETTE = "tableau10"
 _ANCHOR_GREY = "#9aa5b1"
@@ -31,7 +32,7 @@ def ci_bars(rows: pd.DataFrame, metric: str, unit: str, direction: str) -> alt.L
     tooltip = [alt.Tooltip("label:N", title="entry"), alt.Tooltip("value:Q", format=".3g"),
                alt.Tooltip("ci_low:Q", title="CI low", format=".3g"),
                alt.Tooltip("ci_high:Q", title="CI high", format=".3g")]  # fmt: skip
-    x_title = f"{metric} ({unit}) {'↑' if direction == 'higher' else '↓'}"
+    x_title = f"{metric} ({unit}) {DIRECTION_ARROWS[direction]}"
     bars = alt.Chart().mark_bar().encode(x=alt.X("value:Q", title=x_title), y=y, color=colour, tooltip=tooltip)
     errors = (alt.Chart().transform_filter("isValid(datum.ci_low) && isValid(datum.ci_high)")
               .mark_errorbar(ticks=True, color="#1f2d3d")
@@ -60,7 +61,7 @@ def size_plot(rows: pd.DataFrame, score: str, higher_is_better: bool = True) -> 
 
     ``rows``: columns ``label``, ``params`` (> 0), ``score``, ``status``.
     """
-    arrow = "↑" if higher_is_better else "↓"
+    arrow = DIRECTION_ARROWS["higher" if higher_is_better else "lower"]
     base = alt.Chart(rows).encode(
         x=alt.X("params:Q", scale=alt.Scale(type="log"), title="parameters (log scale)", axis=alt.Axis(format="~s")),
         y=alt.Y("score:Q", title=f"{score} {arrow}", scale=alt.Scale(zero=False)),

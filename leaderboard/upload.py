@@ -1,8 +1,8 @@
 """A bundle uploaded in the page: the same validation and scoring as ``bench score``, then the store
 and the table.
 
-Nothing is stored unless validation and scoring both succeed (``score_bundle`` writes nothing; the
-store adds the run in one transaction). Error messages name the uploaded file, not the temporary
+Nothing is stored unless validation and scoring both succeed (``submissions.score_and_store``
+scores first, then adds the run in one transaction). Error messages name the uploaded file, not the temporary
 copy it was scored from.
 """
 
@@ -16,7 +16,6 @@ from pathlib import Path
 
 from bench.config import BenchConfig
 from bench.errors import BenchError, ValidationError
-from bench.store import ResultsStore
 from leaderboard.build import build_table
 
 logger = logging.getLogger(__name__)
@@ -61,7 +60,7 @@ def score_upload(data: bytes, filename: str, config: BenchConfig, table_path: Pa
         BenchError subclasses (ValidationError, DataError, ...), each one line naming the uploaded
         file, field and sample id. The store is unchanged when one is raised.
     """
-    from submissions import score_bundle
+    from submissions import score_and_store
 
     if not filename.lower().endswith(".zip"):
         raise ValidationError("a bundle upload must be a .zip file", file=filename)
@@ -69,11 +68,9 @@ def score_upload(data: bytes, filename: str, config: BenchConfig, table_path: Pa
         path = Path(tmp) / safe_name(filename)
         path.write_bytes(data)
         try:
-            result = score_bundle(path, config, dataset or None)
+            result, run_id = score_and_store(path, config, dataset or None)
         except BenchError as exc:
             raise _renamed(exc, str(path), filename) from None
-    with ResultsStore(config.results_store) as store:
-        run_id = store.add_run(result)
     build_table(config.results_store, table_path)
     logger.info("upload %s stored as run %d; table rebuilt", filename, run_id)
     return UploadOutcome(run_id, result.model_name, result.model_version, result.eligible,

@@ -22,8 +22,10 @@ import pandas as pd
 
 from leaderboard.build import Board
 from leaderboard.normalise import ANCHORS, Anchor, normalised_column, normalised_mean, rank, task_anchors
+from tasks.spec import DIRECTION_ARROWS
 
-ARROWS = {"higher": "↑", "lower": "↓"}
+ARROWS = DIRECTION_ARROWS
+"""How tables mark a metric's direction (the task specs' arrows)."""
 STATUS_STRENGTH = {"self-reported": 0, "verified": 1, "reproduced": 2}
 """How much of a row this suite produced itself; an entry shows its weakest run's status."""
 FAMILY_ORDER = ("comprehension", "generation", "editing", "reasoning", "unknown")

@@ -14,6 +14,7 @@ import logging
 
 import numpy as np
 
+from bench.metrics.r_precision import POOL_SIZE, PROTOCOLS
 from retrieval_models.evaluator import Evaluator
 from retrieval_models.training_data import RetrievalSet
 
@@ -23,8 +24,6 @@ __all__ = ["retrieval_metrics", "selection_score", "recall_metrics", "RECALL_KS"
 
 RECALL_KS = (1, 5, 10)
 RPREC_KS = (1, 2, 3)
-PROTOCOLS = ("blocks32", "posescript")
-POOL_SIZE = 32
 
 
 def recall_metrics(text_emb: np.ndarray, item_emb: np.ndarray) -> dict[str, float]:

@@ -30,9 +30,11 @@ from submissions.report import (
     non_finite_message,
 )
 from submissions.source import check_members
+from tasks.spec import POSE_SHAPE
 
 Prediction = str | np.ndarray
-NUM_JOINTS = 22
+NUM_JOINTS = POSE_SHAPE[0]
+"""Rows of a pose answer."""
 MAX_ID_CHARS = 256
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 

@@ -1,13 +1,13 @@
 """Score a bundle: validate it, load evaluators and the body model once, score every task present.
 
-This is the library entry point shared by ``bench score`` and ``bench run``::
+This is the library entry point shared by ``bench score``, ``bench run`` and the leaderboard's
+upload::
 
-    result = score_bundle(bundle_path, config, data="synth-full", batch_size=64)
-    with ResultsStore(config.results_store) as store:
-        run_id = store.add_run(result)
+    result = score_bundle(bundle_path, config, data="synth-full", batch_size=64)   # writes nothing
+    result, run_id = score_and_store(bundle_path, config, data="synth-full")        # and stores the run
 
-:func:`score_bundle` writes nothing; storing is the caller's separate, atomic step, so a failed
-validation or scoring leaves the store untouched.
+:func:`score_bundle` writes nothing; storing is a separate, atomic step (one store transaction,
+after scoring succeeded), so a failed validation or scoring leaves the store untouched.
 """
 
 from __future__ import annotations
@@ -45,6 +45,29 @@ _PACKAGES = ("numpy", "scipy", "torch", "pycocoevalcap", "nltk")
 
 EvaluatorSource = Evaluator | str | Path
 """A loaded evaluator, or a checkpoint path / name to load in place of a pinned id (unpinned)."""
+
+
+def score_and_store(bundle_path: str | Path, config: BenchConfig, data: str | None = None, *, store: bool = True,
+                    settings: Mapping[str, Any] | None = None,
+                    **options: Any) -> tuple[RunResult, int | None]:  # fmt: skip
+    """Score a bundle (:func:`score_bundle` with ``options``), then add the run to
+    ``config.results_store`` in one transaction; a failure before storing leaves the store untouched.
+
+    Args:
+        settings: entries added to the run's recorded ``settings`` before it is stored.
+        store: False scores only (the run id is then None).
+
+    Returns:
+        The result and the stored run's id.
+    """
+    from bench.store import ResultsStore
+
+    result = score_bundle(bundle_path, config, data, **options)
+    result.settings.update(settings or {})
+    if not store:
+        return result, None
+    with ResultsStore(config.results_store) as results:
+        return result, results.add_run(result)
 
 
 def dataset_opener(config: BenchConfig) -> OpenData:
@@ -110,7 +133,7 @@ def score_bundle(
     loaded = _load_evaluators(tasks, config, evaluators or {})
     body = _load_body(config)
     timings["load_evaluators_and_body"] = time.perf_counter() - begin
-    ctx = ScoringContext(loaded, body, batch_size, frozenset(variants))
+    ctx = ScoringContext(loaded, body, batch_size, frozenset(variants), cache_dir=config.cache_dir)
     results = {}
     for task in progress(tasks, desc="score tasks", total=len(tasks)):
         results[task.spec.id] = task.score(bundle.predictions[task.spec.id], bundle.dataset, ctx)

@@ -20,6 +20,7 @@ from bench.staging import staged_folder
 from submissions.meta import META_FILE
 from tasks import get_task
 from tasks.base import Prediction
+from tasks.spec import POSE_SHAPE
 
 
 def bundle_meta(model_name: str, model_version: str, tasks: Iterable[str], *, licence: str,
@@ -56,7 +57,7 @@ def write_bundle(root: str | Path, meta: Mapping[str, Any], predictions: Mapping
             kind = get_task(task_id).spec.output_kind
             if kind == "pose" and pose_format == "npz":
                 arrays = [np.asarray(p, dtype=np.float32) for p in preds.values()]
-                poses = np.stack(arrays) if arrays else np.zeros((0, 22, 3), np.float32)
+                poses = np.stack(arrays) if arrays else np.zeros((0, *POSE_SHAPE), np.float32)
                 with open(staging / f"{task_id}.npz", "wb") as handle:
                     np.savez(handle, ids=np.array(list(preds), dtype=str), poses=poses)
             else:

@@ -2,7 +2,8 @@
 the text-output and pose-output families.
 
 A family implements :meth:`Task._items` (the ground truth of a split, per task) and
-:meth:`Task._measure` (metric values from predictions). This class turns measurements into
+:meth:`Task._measure_input` (what the measures of ``bench.metrics.measure`` read). Scoring computes
+the spec's metrics through their registered measures; this class turns the measurements into
 :class:`~tasks.result.MetricValue` records with seeded bootstrap CIs and protocol metadata, and
 collects per-sample outputs.
 """
@@ -12,14 +13,13 @@ from __future__ import annotations
 import logging
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import numpy as np
 
 from bench.errors import DataError, InternalError
+from bench.metrics.measure import Measured, MeasureInput, measure, measure_named
 from tasks.context import ScoringContext
 from tasks.result import MetricValue, SampleOutput, TaskResult
 from tasks.spec import MetricSpec, Request, TaskSpec
@@ -47,29 +47,6 @@ class Items(Protocol):
     def request_inputs(self, i: int) -> dict[str, np.ndarray | str]: ...
 
 
-@dataclass(frozen=True)
-class Measured:
-    """One metric as computed by a family, before CIs and metadata are attached."""
-
-    value: float
-    """The aggregate, in the metric's unit."""
-    per_sample: np.ndarray | None = None
-    """float64 (n,) per-sample values whose mean is ``value`` (None for set-level statistics)."""
-    sample_index: np.ndarray | None = None
-    """int (n,) positions of ``per_sample`` among the scored samples; None means all, in order."""
-    n: int | None = None
-    """Samples the value uses; defaults to the number of scored samples."""
-    ci_from_samples: bool = True
-    """Whether ``value`` is the mean of ``per_sample`` (then a bootstrap CI is attached); False
-    for corpus-level statistics whose per-sample values are only kept with the samples."""
-    facts: dict[str, Any] = field(default_factory=dict)
-    """Run-time protocol facts (chance level, text signature, FID fallbacks, dropped tail...)."""
-
-
-Measurements = tuple[dict[str, Measured], dict[str, str]]
-"""What a family's ``_measure`` returns: metric values by name, and skipped metrics with a reason."""
-
-
 class Task(ABC):
     """A registered task. Subclasses set ``spec`` and implement the family hooks."""
 
@@ -81,10 +58,9 @@ class Task(ABC):
         """The ground truth of ``spec.split`` in dataset order."""
 
     @abstractmethod
-    def _measure(self, items: Items, predictions: list[Prediction], ctx: ScoringContext,
-                 metrics: tuple[MetricSpec, ...], timings: dict[str, float]) -> Measurements:  # fmt: skip
-        """Values of ``metrics`` (by name) and the skipped ones with a reason; stage timings are
-        added to ``timings`` (see :func:`timed`)."""
+    def _measure_input(self, items: Items, predictions: list[Prediction], ctx: ScoringContext,
+                       timings: dict[str, float]) -> MeasureInput:  # fmt: skip
+        """What the measures read: the scored ``items`` and their ``predictions`` (same order)."""
 
     @abstractmethod
     def _reference(self, dataset: Dataset, items: Items, which: str, rng: np.random.Generator) -> list[Prediction]:
@@ -96,9 +72,13 @@ class Task(ABC):
 
     # ----- public API ---------------------------------------------------------------------------
     def prepare(self) -> None:
-        """Start slow external resources this task's scoring will need, without waiting for them,
-        so that their start-up overlaps other work. Called once before a bundle is scored; the
-        default does nothing."""
+        """Start slow external resources this task's measures will need (the METEOR JVM), without
+        waiting for them, so that their start-up overlaps other work. Called once before a bundle
+        is scored."""
+        for name in dict.fromkeys(m.measure for m in self.spec.metrics):
+            start = measure_named(name).prepare
+            if start is not None:
+                start()
 
     def items(self, dataset: Dataset, limit: int | None = None) -> Items:
         """The ground truth (first ``limit`` samples when given); DataError if components are missing."""
@@ -154,7 +134,7 @@ class Task(ABC):
         items = items.take(np.sort(np.fromiter((position[i] for i in predictions), dtype=np.int64)))
         ordered = [predictions[i] for i in items.ids]
         metrics = self.spec.metrics_for(ctx.variants)
-        measured, skipped = self._measure(items, ordered, ctx, metrics, timings)
+        measured, skipped = measure(metrics, self._measure_input(items, ordered, ctx, timings))
         for name, reason in skipped.items():
             logger.warning("%s: %s not computed: %s", self.spec.id, name, reason)
         evaluator = ctx.evaluator(self.spec.evaluator_id) if self.spec.evaluator_id else None
@@ -202,16 +182,6 @@ class Task(ABC):
                 per[i][name] = value
         return tuple(SampleOutput(sample_id, self._prediction_record(p), values)
                      for sample_id, p, values in zip(ids, predictions, per, strict=True))  # fmt: skip
-
-
-@contextmanager
-def timed(timings: dict[str, float], stage: str) -> Iterator[None]:
-    """Add the wall-clock seconds of the ``with`` body to ``timings[stage]``."""
-    start = time.perf_counter()
-    try:
-        yield
-    finally:
-        timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - start
 
 
 def dataset_key(dataset: Dataset) -> str:

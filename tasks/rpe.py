@@ -10,7 +10,7 @@ from tasks import TASKS
 from tasks.image2pose import ESTIMATION_CHANCE, ESTIMATION_JOINTS
 from tasks.pins import SYNTH_TEST_HASHES
 from tasks.pose_output import PoseItems, PoseOutputTask, make_pose_items, pose_error_metrics
-from tasks.spec import TaskSpec
+from tasks.spec import POSE_SHAPE, TaskSpec
 
 if TYPE_CHECKING:
     from bench.data import Dataset
@@ -45,7 +45,7 @@ class RpeTask(PoseOutputTask):
 
     def _items(self, dataset: Dataset) -> PoseItems:
         items = dataset.rpe(self.spec.split)
-        targets = np.stack([i.poses_camera for i in items]) if items else np.zeros((0, 22, 3), np.float32)
+        targets = np.stack([i.poses_camera for i in items]) if items else np.zeros((0, *POSE_SHAPE), np.float32)
 
         def inputs(j: int) -> dict[str, np.ndarray | str]:
             return {"image": dataset.listed_image(items[j].image), "text": items[j].question}

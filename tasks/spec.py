@@ -14,23 +14,24 @@ from typing import Any
 
 import numpy as np
 
-from bench.errors import InternalError
+from bench.errors import InternalError, NotFoundError
+from bench.metrics.measure import MEASURES, Measure
+from bench.metrics.mpjpe import ALIGNMENTS
 
 _ID_RE = re.compile(r"^[a-z][a-z0-9]*$")
 _VERSION_RE = re.compile(r"^\d+\.\d+$")
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 _METRIC_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
-MEASURES = ("r_precision", "topk_recall", "mpjpe", "fid", "bleu4", "rouge_l", "meteor")
-"""The bench.metrics computations a metric can be: R-precision, full-gallery top-k recall, MPJPE
-(with its alignment), FID, and the three pycocoevalcap text scores."""
-R_PRECISION_PROTOCOLS = ("blocks32", "posescript")
-"""``blocks32``: UniPose/T2M, one seeded shuffle into disjoint blocks of 32, hit counting.
-``posescript``: per query 31 random distractors, 10 repetitions, threshold on the mean rank."""
 DIRECTIONS = ("higher", "lower")
 DIRECTION_ARROWS = {"higher": "↑", "lower": "↓"}
 """How tables mark a metric's direction."""
-ALIGNMENTS = ("none", "root", "procrustes")
+POSE_SHAPE = (22, 3)
+"""Shape of every pose a request carries or an answer gives: the global orientation and 21 body
+joints as axis-angle rotations (radians), ``bench.body.NUM_POSE_JOINTS`` rows (checked by a test;
+defined here so that reading submissions does not import the body models and torch)."""
+UNITS = ("%", "mm", "x100", "1")
+QUERIES = ("text", "pose")
 FAMILIES = ("comprehension", "generation", "editing", "reasoning")
 OUTPUT_KINDS = ("text", "pose")
 REQUEST_KINDS = (
@@ -46,6 +47,14 @@ def _bad(owner: str, field: str, message: str) -> InternalError:
     return InternalError(f"{owner}: field {field!r}: {message}")
 
 
+def _measure(owner: str, name: str) -> Measure:
+    """The registered measure ``name`` (a spec naming an unknown one is a bug in the task file)."""
+    try:
+        return MEASURES.get(name)
+    except NotFoundError as exc:
+        raise _bad(owner, "measure", str(exc)) from None
+
+
 @dataclass(frozen=True)
 class MetricSpec:
     """One reported number of a task and the protocol that produced it."""
@@ -53,7 +62,8 @@ class MetricSpec:
     name: str
     """Metric key in results, e.g. ``r_precision_top1``, ``mpjpe_mm``; unique within a task."""
     measure: str
-    """Which computation (one of :data:`MEASURES`)."""
+    """Which computation: a measure registered in ``bench.metrics.measure.MEASURES`` (``mpjpe``,
+    ``r_precision``, ...), which also fixes which of the fields below the metric sets."""
     direction: str
     """``higher`` or ``lower`` is better."""
     unit: str
@@ -83,25 +93,19 @@ class MetricSpec:
         owner = f"metric {self.name!r}"
         if not _METRIC_NAME_RE.match(self.name):
             raise _bad(owner, "name", "must be lower_snake_case")
-        if self.measure not in MEASURES:
-            raise _bad(owner, "measure", f"unknown {self.measure!r}; known: {', '.join(MEASURES)}")
         if self.direction not in DIRECTIONS:
             raise _bad(owner, "direction", f"must be one of {DIRECTIONS}")
-        if self.unit not in ("%", "mm", "x100", "1"):
+        if self.unit not in UNITS:
             raise _bad(owner, "unit", f"unknown unit {self.unit!r}")
-        retrieval = self.measure in ("r_precision", "topk_recall")
-        if retrieval != (self.k is not None) or (self.k is not None and self.k < 1):
-            raise _bad(owner, "k", "retrieval metrics need a positive k; other metrics none")
-        if retrieval != (self.query in ("text", "pose")):
-            raise _bad(owner, "query", "retrieval metrics need query 'text' or 'pose'; other metrics none")
-        if self.measure == "r_precision" and (self.protocol not in R_PRECISION_PROTOCOLS or self.seed is None):
-            raise _bad(owner, "protocol", f"R-precision needs a seed and a protocol in {R_PRECISION_PROTOCOLS}")
-        is_pose_error = self.measure == "mpjpe"
-        if is_pose_error != (self.joint_set is not None) or is_pose_error != (self.alignment in ALIGNMENTS):
-            raise _bad(owner, "joint_set", f"MPJPE metrics need a joint set and an alignment in {ALIGNMENTS}")
-        needs_evaluator = self.measure in ("r_precision", "topk_recall", "fid")
-        if needs_evaluator != (self.evaluator is not None):
-            raise _bad(owner, "evaluator", "retrieval and FID metrics need an evaluator id; others none")
+        if self.k is not None and self.k < 1:
+            raise _bad(owner, "k", "must be a positive rank cut-off")
+        if self.query is not None and self.query not in QUERIES:
+            raise _bad(owner, "query", f"must be one of {QUERIES}")
+        if self.alignment is not None and self.alignment not in ALIGNMENTS:
+            raise _bad(owner, "alignment", f"must be one of {ALIGNMENTS}")
+        problem = _measure(owner, self.measure).check(self)
+        if problem:
+            raise _bad(owner, "measure", problem)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict of every field."""
@@ -188,6 +192,9 @@ class TaskSpec:
         for metric in self.metrics:
             if metric.evaluator is not None and metric.evaluator != self.evaluator_id:
                 raise _bad(owner, "metrics", f"{metric.name} uses evaluator {metric.evaluator!r}, not the task's")
+            if self.output_kind not in MEASURES.get(metric.measure).output_kinds:
+                raise _bad(owner, "metrics",
+                           f"{metric.name}: measure {metric.measure} does not score {self.output_kind} answers")
         main = next((m for m in self.metrics if m.name == self.main_metric and m.variant is None), None)
         if main is None:
             raise _bad(owner, "main_metric", f"{self.main_metric!r} is not a default metric of the task")

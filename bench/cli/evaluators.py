@@ -9,6 +9,7 @@ import click
 
 from bench.cli._common import echo_json, echo_table, json_option, state
 from bench.config import BenchConfig
+from submissions.scoring import DEFAULT_DATA
 
 _KINDS = ("pose-text", "pair-text")
 _PREFIX = {"pose-text": "posetext", "pair-text": "pairtext"}
@@ -141,7 +142,7 @@ def eval_command(ctx: click.Context, name: str, data: str | None, split: str, ca
 
     config = state(ctx).config
     evaluator = load_evaluator(name, _search_dirs(config), text_model=config.text_model)
-    data = data or (evaluator.card.get("data") or {}).get("folder") or "synth-full"
+    data = data or (evaluator.card.get("data") or {}).get("folder") or DEFAULT_DATA
     dataset = load_dataset(data, config.data_dir)
     source = default_source(dataset, evaluator.kind, split) if captions == "default" else captions
     metrics = retrieval_metrics(evaluator, load_retrieval_set(dataset, evaluator.kind, split, source), seed=seed)

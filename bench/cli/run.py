@@ -254,11 +254,12 @@ def _report(outcomes: list, as_json: bool) -> None:  # noqa: ANN001
         click.echo(f"{result.model_name}: bundle {bundle}; eligible: {'yes' if result.eligible else 'no'}"
                    + (f"; stored as run {run_id}" if run_id is not None else ""))  # fmt: skip
     from tasks import get_task
+    from tasks.spec import DIRECTION_ARROWS
 
     rows = []
     for task_id in sorted(task_order):
         spec = get_task(task_id).spec
-        metric = f"{spec.main_metric} {'↑' if spec.main_direction == 'higher' else '↓'}"
+        metric = f"{spec.main_metric} {DIRECTION_ARROWS[spec.main_direction]}"
         row = {"task": task_id, "main metric": metric}
         row.update({r.model_name: cells.get((task_id, r.model_name), "-") for r, *_ in outcomes})
         rows.append(row)

@@ -9,10 +9,12 @@ import click
 
 from bench.cli._common import echo_json, echo_table, json_option, state
 from bench.errors import ConfigError
+from submissions.scoring import DEFAULT_DATA
 from tasks.result import TaskResult
 from tasks.spec import DIRECTION_ARROWS as ARROWS
 
-data_option = click.option("--data", help="Dataset name or path (default: meta.json's 'data', else synth-full).")
+data_option = click.option("--data",
+                           help=f"Dataset name or path (default: meta.json's 'data', else {DEFAULT_DATA}).")
 limit_option = click.option("--limit", type=click.IntRange(min=1),
                             help="Expect only the first N samples per task (not leaderboard-eligible).")
 
@@ -75,19 +77,14 @@ def score(ctx: click.Context, bundle: Path, data: str | None, batch_size: int, l
     Nothing is written when validation or scoring fails.
     """
     from bench.devices import resolve_device
-    from bench.store import ResultsStore
-    from submissions import score_bundle
+    from submissions import score_and_store
 
     config = state(ctx).config
     resolved = resolve_device(device or config.device)
     if resolved != config.device:
         config = config.with_overrides(device=resolved)
-    result = score_bundle(bundle, config, data, batch_size, limit=limit, variants=variants,
-                          evaluators=_parse_overrides(evaluator_overrides))  # fmt: skip
-    run_id = None
-    if not no_store:
-        with ResultsStore(config.results_store) as store:
-            run_id = store.add_run(result)
+    result, run_id = score_and_store(bundle, config, data, store=not no_store, batch_size=batch_size, limit=limit,
+                                     variants=variants, evaluators=_parse_overrides(evaluator_overrides))  # fmt: skip
     if as_json:
         echo_json({"run_id": run_id, **result.to_dict()})
         return

@@ -21,13 +21,18 @@ so values are comparable with theirs:
 
 With ``N <= D`` the covariance is rank-deficient and the estimate is poor; the result then carries
 a warning (state ``N`` and use the same ``N`` for both sets when reporting).
+
+The module also registers the ``fid`` measure: FID between a pose task's predicted and
+ground-truth poses, embedded by the task's pose-text evaluator.
 """
 
 from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.linalg
@@ -35,6 +40,10 @@ from numpy.typing import ArrayLike
 
 from bench.errors import InternalError, ValidationError
 from bench.metrics._checks import as_float64
+from bench.metrics.measure import Measured, MeasureInput, Measurements, register_measure
+
+if TYPE_CHECKING:
+    from tasks.spec import MetricSpec
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +51,8 @@ logger = logging.getLogger(__name__)
 IMAG_TOLERANCE = 1e-3
 #: Negative values down to this are rounding and become 0.
 NEGATIVE_TOLERANCE = 1e-6
+#: Fewest samples per set a task-level FID is computed on (a covariance needs two).
+MIN_FID_SAMPLES = 2
 
 
 @dataclass(frozen=True, eq=False)
@@ -182,3 +193,20 @@ def _sqrtm(matrix: np.ndarray) -> np.ndarray:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
         return scipy.linalg.sqrtm(matrix)
+
+
+@register_measure("fid", output_kinds=("pose",), protocols=("frechet",), requires=("evaluator",))
+def measure_fid(inputs: MeasureInput, specs: Sequence[MetricSpec]) -> Measurements:
+    """FID between the predicted and the ground-truth poses' evaluator embeddings."""
+    if len(inputs) < MIN_FID_SAMPLES:
+        return {}, {s.name: f"needs at least {MIN_FID_SAMPLES} samples, got {len(inputs)}" for s in specs}
+    evaluator, ctx = inputs.evaluator(), inputs.ctx
+    with inputs.timed("embed_predictions"):
+        predicted = ctx.embed_poses(evaluator, inputs.need("poses"))
+    with inputs.timed("embed_ground_truth"):
+        real = ctx.embed_poses(evaluator, inputs.need("targets"))
+    with inputs.timed("fid"):
+        result = fid(predicted, real)
+    facts = {"eps_used": result.eps_used, "max_imag": result.max_imag, "warnings": list(result.warnings),
+             "dim": result.dim, "n_pred": result.n_pred, "n_real": result.n_real}  # fmt: skip
+    return {s.name: Measured(value=float(result.value), n=result.n_pred, facts=facts) for s in specs}, {}

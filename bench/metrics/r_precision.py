@@ -32,12 +32,16 @@ is computed here.
 
 Results depend on the order of the items (the seeded draws act on positions), so callers should
 pass items in a fixed order (dataset order).
+
+The module also registers the ``r_precision`` measure: a text task's generated texts (queries)
+against its ground-truth poses or pose pairs (candidates) through the task's evaluator.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -46,8 +50,18 @@ from scipy.special import gammaln
 from bench.errors import ConfigError, ValidationError
 from bench.metrics._checks import as_embedding_pair, check_int, check_ks
 from bench.metrics._ranking import rank_of_true
+from bench.metrics.measure import Measured, MeasureInput, Measurements, register_measure
+
+if TYPE_CHECKING:
+    from tasks.spec import MetricSpec
 
 PROTOCOLS = ("blocks32", "posescript")
+"""The R-precision protocols (module doc)."""
+DEFAULT_PROTOCOL = "blocks32"
+"""The suite's default: UniPose's own, chance exactly k/32, per-query hits for bootstrap CIs
+(docs/protocols.md); ``posescript`` is offered as a variant."""
+POOL_SIZE = 32
+"""Candidates per query (the true one and 31 others) in both protocols, as every peer uses."""
 
 # Float64 score entries held at once by the "posescript" protocol (a chunk of rows of N x N).
 _CHUNK_ELEMENTS = 1 << 23
@@ -243,3 +257,35 @@ def _pool_chance(n: int, pool: int, repetitions: int, ks: tuple[int, ...]) -> di
 def _log_choose(a: np.ndarray | int, b: np.ndarray | int) -> np.ndarray:
     """``log C(a, b)`` for ``0 <= b <= a``, float64."""
     return gammaln(np.add(a, 1.0)) - gammaln(np.add(b, 1.0)) - gammaln(np.subtract(a, b) + 1.0)
+
+
+@register_measure("r_precision", output_kinds=("text",), protocols=PROTOCOLS,
+                  requires=("k", "query", "evaluator", "seed"))  # fmt: skip
+def measure_r_precision(inputs: MeasureInput, specs: Sequence[MetricSpec]) -> Measurements:
+    """R-precision top-k of the generated texts against the ground-truth key (poses or pose pairs),
+    one protocol run per (protocol, seed) among ``specs``."""
+    if len(inputs) < POOL_SIZE:
+        return {}, {m.name: f"needs at least {POOL_SIZE} samples, got {len(inputs)}" for m in specs}
+    evaluator, ctx = inputs.evaluator(), inputs.ctx
+    with inputs.timed("embed_predictions"):
+        queries = ctx.embed_texts(evaluator, inputs.need("texts"))
+    key = inputs.need("retrieval_key")
+    with inputs.timed("embed_ground_truth"):
+        candidates = ctx.embed_poses(evaluator, key[0]) if len(key) == 1 else ctx.embed_pairs(evaluator, *key)
+    out: dict[str, Measured] = {}
+    by_protocol: dict[tuple[str, int], list[MetricSpec]] = {}
+    for spec in specs:
+        by_protocol.setdefault((spec.protocol, int(spec.seed or 0)), []).append(spec)
+    for (protocol, seed), group in by_protocol.items():
+        with inputs.timed(f"r_precision_{protocol}"):
+            result = r_precision(queries, candidates, ks=tuple(int(m.k or 0) for m in group), protocol=protocol,
+                                 seed=seed, pool_size=POOL_SIZE)  # fmt: skip
+        for column, spec in enumerate(group):
+            facts = {"chance": result.chance[int(spec.k or 0)], "pool_size": result.pool_size,
+                     "repetitions": result.repetitions, "n_total": result.n_total,
+                     "dropped_tail": result.n_total - result.n}  # fmt: skip
+            out[spec.name] = Measured(
+                value=result.values[int(spec.k or 0)], n=result.n, facts=facts,
+                per_sample=result.per_query[:, column].astype(np.float64) * 100.0, sample_index=result.query_index,
+            )  # fmt: skip
+    return out, {}

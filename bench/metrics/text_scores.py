@@ -18,6 +18,9 @@ long-lived JVM (:mod:`bench.metrics.meteor_process`: pycocoevalcap's jar and pro
 in a background thread while BLEU and ROUGE-L are computed here, so the JVM and Python use two
 cores at once. A missing ``java`` or a JVM that dies or stops answering raises an error; scores are
 never silently 0.
+
+The module also registers the ``bleu4``, ``rouge_l`` and ``meteor`` measures, computed together
+(group ``coco-caption``) from a text task's answers and all references of each sample.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import importlib.metadata
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pycocoevalcap.bleu.bleu import Bleu
@@ -33,7 +37,11 @@ from pycocoevalcap.rouge.rouge import Rouge
 from pycocoevalcap.tokenizer.ptbtokenizer import PTBTokenizer
 
 from bench.errors import DataError, InternalError, ValidationError
-from bench.metrics.meteor_process import abort_meteor, meteor_scores, require_java
+from bench.metrics.measure import Measured, MeasureInput, Measurements, register_measure
+from bench.metrics.meteor_process import abort_meteor, meteor_scores, require_java, start_meteor
+
+if TYPE_CHECKING:
+    from tasks.spec import MetricSpec
 
 PER_ITEM_KEYS = ("bleu1", "bleu2", "bleu3", "bleu4", "rouge_l", "meteor")
 
@@ -190,3 +198,30 @@ def _signature(n_refs: list[int]) -> str:
         f"pycocoevalcap:{version}|tok:ptb-corenlp-3.4.1,lc,nopunct|bleu:4,closest"
         f"|rouge:L,beta1.2|meteor:1.5,en,norm|nrefs:{refs}"
     )
+
+
+def measure_text_scores(inputs: MeasureInput, specs: Sequence[MetricSpec]) -> Measurements:
+    """BLEU-4, ROUGE-L and METEOR (×100) against all references, with sentence-level values per item.
+
+    ROUGE-L's corpus value is the mean of its per-item values, so it gets a bootstrap CI; corpus
+    BLEU-4 and METEOR aggregate n-gram / alignment statistics instead, so they get none (their
+    per-item values are kept with the samples).
+    """
+    ids, texts, references = inputs.ids, inputs.need("texts"), inputs.need("references")
+    with inputs.timed("text_scores"):
+        scores = text_scores(dict(zip(ids, texts, strict=True)),
+                             {i: list(refs) for i, refs in zip(ids, references, strict=True)})  # fmt: skip
+    position = {sample_id: k for k, sample_id in enumerate(scores.ids)}
+    order = np.array([position[i] for i in ids], dtype=np.int64)
+    facts = {"signature": scores.signature, "scale": 100}
+    out: dict[str, Measured] = {}
+    for spec in specs:
+        per_item = np.asarray(scores.per_item[spec.measure], dtype=np.float64)[order] * 100.0
+        out[spec.name] = Measured(value=100.0 * float(getattr(scores, spec.measure)), per_sample=per_item,
+                                  ci_from_samples=spec.measure == "rouge_l", facts=facts)  # fmt: skip
+    return out, {}
+
+
+for _name in ("bleu4", "rouge_l", "meteor"):
+    register_measure(_name, output_kinds=("text",), protocols=("coco-caption",), group="coco-caption",
+                     prepare=start_meteor)(measure_text_scores)  # fmt: skip

@@ -10,18 +10,26 @@ depend on the order of the items.
 Keys of ``TopKRecall.values`` (percent): ``"a2b_R@<k>"`` (queries from ``a``), ``"b2a_R@<k>"``,
 and ``"mRecall"``, the plain mean of the ``2·len(ks)`` recalls. PoseScript uses ks (1, 5, 10);
 UniPose (1, 5, 10, 20), so mRecall is only comparable for equal ks.
+
+The module also registers the ``topk_recall`` measure: R^T2P / R^P2T of a pose task, the
+ground-truth texts against the predicted poses through the task's pose-text evaluator.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from bench.metrics._checks import as_embedding_pair, check_ks
 from bench.metrics._ranking import rank_of_true
+from bench.metrics.measure import Measured, MeasureInput, Measurements, register_measure
+
+if TYPE_CHECKING:
+    from tasks.spec import MetricSpec
 
 # Float64 score entries held at once (a chunk of rows of the N x N score matrix).
 _CHUNK_ELEMENTS = 1 << 23
@@ -85,3 +93,35 @@ def _full_ranks(queries: np.ndarray, gallery: np.ndarray) -> np.ndarray:
         rows = np.arange(start, min(n, start + chunk))
         ranks[rows] = rank_of_true(queries[rows] @ gallery.T, rows)
     return ranks
+
+
+@register_measure("topk_recall", output_kinds=("pose",), protocols=("full-gallery",),
+                  requires=("k", "query", "evaluator"))  # fmt: skip
+def measure_recall(inputs: MeasureInput, specs: Sequence[MetricSpec]) -> Measurements:
+    """Full-gallery recall between each sample's retrieval text and its predicted pose:
+    ``query="text"`` reads text → pose (``a2b``), ``query="pose"`` pose → text (``b2a``)."""
+    usable, skipped = gallery_fits(specs, len(inputs))
+    if not usable:
+        return {}, skipped
+    evaluator, ctx = inputs.evaluator(), inputs.ctx
+    with inputs.timed("embed_predictions"):
+        predicted = ctx.embed_poses(evaluator, inputs.need("poses"))
+    with inputs.timed("embed_ground_truth"):
+        texts = ctx.embed_texts(evaluator, inputs.need("retrieval_texts"))
+    with inputs.timed("topk_recall"):
+        result = topk_recall(texts, predicted, ks=tuple(sorted({int(m.k or 0) for m in usable})))
+    out = {}
+    for spec in usable:
+        direction = "a2b" if spec.query == "text" else "b2a"
+        ranks = result.a2b_ranks if direction == "a2b" else result.b2a_ranks
+        per_query = (ranks < int(spec.k or 0)).astype(np.float64) * 100.0
+        facts = {"gallery_size": result.n, "chance": 100.0 * int(spec.k or 0) / result.n}
+        out[spec.name] = Measured(value=result.values[f"{direction}_R@{spec.k}"], per_sample=per_query, facts=facts)
+    return out, skipped
+
+
+def gallery_fits(specs: Sequence[MetricSpec], n: int) -> tuple[list[MetricSpec], dict[str, str]]:
+    """The retrieval metrics whose ``k`` fits a gallery of ``n`` samples, and a reason for the others."""
+    usable = [m for m in specs if int(m.k or 0) <= n]
+    skipped = {m.name: f"needs a gallery of at least {m.k} samples, got {n}" for m in specs if m not in usable}
+    return usable, skipped

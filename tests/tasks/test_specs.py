@@ -73,18 +73,30 @@ def test_bad_task_spec_is_rejected(change: dict[str, Any], message: str) -> None
 @pytest.mark.parametrize(
     "change, message",
     [
-        ({"k": None}, "positive k"),
-        ({"protocol": "batches"}, "R-precision needs a seed"),
-        ({"seed": None}, "R-precision needs a seed"),
-        ({"evaluator": None}, "need an evaluator"),
+        ({"k": None}, "r_precision metrics need 'k'"),
+        ({"k": 0}, "positive rank cut-off"),
+        ({"protocol": "batches"}, "protocol 'batches' is not one of r_precision's: blocks32, posescript"),
+        ({"seed": None}, "r_precision metrics need a 'seed'"),
+        ({"evaluator": None}, "r_precision metrics need 'evaluator'"),
         ({"direction": "up"}, "direction"),
-        ({"joint_set": "body22"}, "MPJPE metrics need a joint set"),
+        ({"joint_set": "body22"}, "r_precision metrics take no 'joint_set'"),
+        ({"alignment": "sideways"}, "alignment"),
+        ({"measure": "r_precison"}, "unknown measure 'r_precison'; did you mean 'r_precision'"),
+        ({"measure": "mpjpe", "k": None, "query": None, "evaluator": None, "protocol": "joints"},
+         "mpjpe metrics need 'joint_set'"),
     ],
 )
 def test_bad_metric_spec_is_rejected(change: dict[str, Any], message: str) -> None:
     base: MetricSpec = get_task("pose2text").spec.metric("r_precision_top1")
     with pytest.raises(InternalError, match=message):
         replace(base, **change)
+
+
+def test_a_measure_scores_only_its_output_kind() -> None:
+    pose_metric = get_task("text2pose").spec.metric("mpjpe_mm")
+    spec = get_task("pose2text").spec
+    with pytest.raises(InternalError, match="measure mpjpe does not score text answers"):
+        replace(spec, metrics=(*spec.metrics, pose_metric))
 
 
 def test_cli_tasks_list_and_show() -> None:
@@ -147,3 +159,10 @@ def test_missing_component_is_a_data_error(synth_small: Path, tmp_path: Path) ->
     (copy / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(DataError, match="has no renders/test; task image2pose needs renders"):
         get_task("image2pose").sample_ids(load_dataset(copy, tmp_path))
+
+
+def test_the_pose_shape_is_the_body_models_pose() -> None:
+    from bench.body import NUM_POSE_JOINTS
+    from tasks.spec import POSE_SHAPE
+
+    assert POSE_SHAPE == (NUM_POSE_JOINTS, 3)
