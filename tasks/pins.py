@@ -16,6 +16,8 @@ PAIRTEXT_EVALUATOR = "pairtext-synth-v1"
 """Pose-pair-text evaluator of the instruction metrics."""
 R_PRECISION_SEED = 0
 """Seed of every R-precision draw (and of its bootstrap CI)."""
+DIVERSITY_SEED = 0
+"""Seed of the diversity metrics' pair draws."""
 PUBLISHED_SEED = 0
 """Synth builds with this seed are the published ones."""
 

@@ -9,6 +9,7 @@ Metrics (docs/protocols.md), each computed by its measure in ``bench.metrics``:
 - R^T2P / R^P2T top-k: full-gallery retrieval recall between the ground-truth texts and the
   predicted poses through the pose-text evaluator (``bench.metrics.topk_recall``).
 - FID between predicted and ground-truth pose embeddings of the same evaluator (``bench.metrics.fid``).
+- Diversity (T2M) of the answers beside the ground truth's, and their gap (``bench.metrics.diversity``).
 
 Predictions are float32 (22, 3) axis-angle poses in the frame of the task's ground truth.
 """
@@ -25,6 +26,7 @@ from bench.errors import DataError
 from bench.metrics.measure import MeasureInput
 from tasks.base import Prediction, Task
 from tasks.context import ScoringContext
+from tasks.pins import DIVERSITY_SEED
 from tasks.spec import MetricSpec
 
 if TYPE_CHECKING:
@@ -56,6 +58,18 @@ def pose_error_metrics(joint_set: str, alignment: str) -> tuple[MetricSpec, ...]
         MetricSpec("pa_mpjpe_mm", "mpjpe", "lower", "mm", "joints",
                    f"mean per-joint position error on {joint_set} after similarity Procrustes alignment",
                    joint_set=joint_set, alignment="procrustes"),
+    )  # fmt: skip
+
+
+def diversity_metrics(evaluator_id: str) -> tuple[MetricSpec, ...]:
+    """T2M diversity of the answers and its gap to the ground truth's figure (``bench.metrics.diversity``)."""
+    return (
+        MetricSpec("diversity", "diversity", "higher", "1", "t2m", "mean evaluator-embedding distance of 300 seeded "
+                   "random pairs of answers; read it beside the ground truth's figure (in its protocol): far below "
+                   "it means collapsed answers, and above it is no better", evaluator=evaluator_id,
+                   seed=DIVERSITY_SEED),
+        MetricSpec("diversity_gap", "diversity_gap", "lower", "1", "t2m", "distance between the answers' diversity "
+                   "and the ground truth's, over the same 300 pairs", evaluator=evaluator_id, seed=DIVERSITY_SEED),
     )  # fmt: skip
 
 

@@ -8,7 +8,9 @@ import numpy as np
 
 from tasks import TASKS
 from tasks.pins import POSETEXT_EVALUATOR, SYNTH_TEST_HASHES, evaluator_sha256
-from tasks.pose_output import PoseItems, PoseOutputTask, fid_metric, make_pose_items, pose_error_metrics
+from tasks.pose_output import (
+    PoseItems, PoseOutputTask, diversity_metrics, fid_metric, make_pose_items, pose_error_metrics,
+)  # fmt: skip
 from tasks.posediff import pair_items
 from tasks.spec import TaskSpec
 from tasks.text2pose import GENERATION_JOINTS
@@ -25,7 +27,7 @@ class PoseEditTask(PoseOutputTask):
 
     spec = TaskSpec(
         id="poseedit",
-        version="1.0",
+        version="1.1",
         description="Apply an English instruction to pose A and return the edited pose B (22 SMPL joint "
         "rotations, in pose A's frame).",
         family="editing",
@@ -38,12 +40,14 @@ class PoseEditTask(PoseOutputTask):
         data_hashes=SYNTH_TEST_HASHES,
         evaluator_id=POSETEXT_EVALUATOR,
         evaluator_sha256=evaluator_sha256(POSETEXT_EVALUATOR),
-        metrics=pose_error_metrics(GENERATION_JOINTS, "none") + (fid_metric(POSETEXT_EVALUATOR),),
+        metrics=pose_error_metrics(GENERATION_JOINTS, "none") + (fid_metric(POSETEXT_EVALUATOR),)
+        + diversity_metrics(POSETEXT_EVALUATOR),
         main_metric="mpjpe_mm",
         main_direction="lower",
         chance="pose A returned unchanged (the no-edit baseline)",
         ceiling="the ground-truth pose B: MPJPE, PA-MPJPE and FID are 0",
-        changelog=(("1.0", "first version"),),
+        changelog=(("1.0", "first version"), ("1.1", "added diversity and diversity_gap (T2M's protocol, "
+                                                   "bench.metrics.diversity); earlier metrics unchanged")),
     )
 
     def _items(self, dataset: Dataset) -> PoseItems:

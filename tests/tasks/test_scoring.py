@@ -102,8 +102,11 @@ def test_all_nine_tasks_scored(gt_result: RunResult) -> None:
     assert sorted(gt_result.tasks) == sorted(task_ids())
     for task_id, result in gt_result.tasks.items():
         spec = get_task(task_id).spec
-        assert [m.name for m in result.metrics] == [m.name for m in spec.metrics_for()]
-        assert result.main.name == spec.main_metric and not result.skipped
+        # Diversity needs more than 300 samples; synth-small's splits are smaller, so it is skipped.
+        skipped = {m.name: f"needs more than 300 samples, got {result.n}" for m in spec.metrics_for()
+                   if m.measure.startswith("diversity")}  # fmt: skip
+        assert [m.name for m in result.metrics] == [m.name for m in spec.metrics_for() if m.name not in skipped]
+        assert result.main.name == spec.main_metric and result.skipped == skipped
         assert len(result.samples) == result.n
     assert not gt_result.eligible and any("evaluator" in r for r in gt_result.ineligible_reasons)
 
