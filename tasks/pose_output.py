@@ -49,6 +49,21 @@ def retrieval_metrics(evaluator_id: str) -> tuple[MetricSpec, ...]:
     return tuple(specs)
 
 
+def near_duplicate_metrics(evaluator_id: str) -> tuple[MetricSpec, ...]:
+    """The ``tmr`` variant: R^T2P and R^P2T top-5/10/20 counting near-duplicate texts as correct
+    (``bench.metrics.near_duplicates``)."""
+    specs = []
+    for query, name, what in (("text", "t2p", "text → predicted pose"), ("pose", "p2t", "predicted pose → text")):
+        for k in RECALL_KS:
+            specs.append(MetricSpec(
+                name=f"recall_nd_{name}_top{k}", measure="near_duplicate_recall", direction="higher", unit="%",
+                protocol="tmr-threshold", k=k, query=query, evaluator=evaluator_id, variant="tmr",
+                description=f"{what} retrieval over the whole test set, a retrieval counting as correct when its "
+                "text is a near-duplicate of the query's own (TMR's protocol, sentence cosine >= 0.95)",
+            ))  # fmt: skip
+    return tuple(specs)
+
+
 def pose_error_metrics(joint_set: str, alignment: str) -> tuple[MetricSpec, ...]:
     """MPJPE with ``alignment`` (``none`` or ``root``) and PA-MPJPE, both in mm on ``joint_set``."""
     how = "without alignment" if alignment == "none" else "after subtracting the pelvis joint"

@@ -9,8 +9,8 @@ from tasks import TASKS
 from tasks.image2text import pose_rows
 from tasks.pins import POSETEXT_EVALUATOR, SYNTH_TEST_HASHES, evaluator_sha256
 from tasks.pose_output import (
-    PoseItems, PoseOutputTask, diversity_metrics, fid_metric, make_pose_items, pose_error_metrics,
-    retrieval_metrics,
+    PoseItems, PoseOutputTask, diversity_metrics, fid_metric, make_pose_items, near_duplicate_metrics,
+    pose_error_metrics, retrieval_metrics,
 )  # fmt: skip
 from tasks.spec import TaskSpec
 from tasks.text2pose import GENERATION_JOINTS, POSE_CEILING, POSE_CHANCE
@@ -28,7 +28,7 @@ class SpgTask(PoseOutputTask):
 
     spec = TaskSpec(
         id="spg",
-        version="1.1",
+        version="1.2",
         description="Generate the 3D body pose that an implicit description of a situation calls for "
         "(\"someone who just scored a goal\").",
         family="reasoning",
@@ -42,13 +42,16 @@ class SpgTask(PoseOutputTask):
         evaluator_id=POSETEXT_EVALUATOR,
         evaluator_sha256=evaluator_sha256(POSETEXT_EVALUATOR),
         metrics=retrieval_metrics(POSETEXT_EVALUATOR) + pose_error_metrics(GENERATION_JOINTS, "none")
-        + (fid_metric(POSETEXT_EVALUATOR),) + diversity_metrics(POSETEXT_EVALUATOR),
+        + (fid_metric(POSETEXT_EVALUATOR),) + diversity_metrics(POSETEXT_EVALUATOR)
+        + near_duplicate_metrics(POSETEXT_EVALUATOR),
         main_metric="recall_t2p_top5",
         main_direction="higher",
         chance=POSE_CHANCE,
         ceiling=POSE_CEILING + " (queried with the target pose's explicit caption)",
         changelog=(("1.0", "first version"), ("1.1", "added diversity and diversity_gap (T2M's protocol, "
-                                                   "bench.metrics.diversity); earlier metrics unchanged")),
+                                                   "bench.metrics.diversity); earlier metrics unchanged"),
+                   ("1.2", "added the 'tmr' variant: near-duplicate-aware recall (TMR's threshold protocol, "
+                           "bench.metrics.near_duplicates)")),
     )
 
     def _items(self, dataset: Dataset) -> PoseItems:
