@@ -2,12 +2,15 @@
 
 Usage::
 
-    python benchmarks/score.py [--data synth-full] [--batch-size 64] [--evaluator ID=CHECKPOINT ...]
+    python benchmarks/score.py [--data synth-full] [--batch-size 64] [--variant NAME ...]
+                               [--evaluator ID=CHECKPOINT ...]
 
 It needs the built dataset (``bench data build synth --size full``) and the pinned evaluators
 (``retrieval_models/checkpoints``); it stops with a clear message when either is missing. It
 prints one table per task with the time of each scoring stage (embeddings, each metric group), a
-per-task total, the validation and loading overheads, and the grand total.
+per-task total, the validation and loading overheads, and the grand total. ``--variant`` adds
+metric variants (``posescript``, ``tmr``); the ``tmr`` variant's sentence embeddings are kept in
+``$BENCH_HOME/cache`` after the first run, so run it twice to see both the first and later timings.
 """
 
 from __future__ import annotations
@@ -27,8 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout,
 @click.command()
 @click.option("--data", default="synth-full", show_default=True, help="Dataset name or path.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
+@click.option("--variant", "variants", multiple=True, metavar="NAME", help="Add a metric variant (repeatable).")
 @click.option("--evaluator", "overrides", multiple=True, metavar="ID=CHECKPOINT", help="Substitute an evaluator.")
-def main(data: str, batch_size: int, overrides: tuple[str, ...]) -> None:
+def main(data: str, batch_size: int, variants: tuple[str, ...], overrides: tuple[str, ...]) -> None:
     """Score a ground-truth bundle of every task and print where the time goes."""
     from bench.config import load_config
     from bench.errors import BenchError
@@ -48,11 +52,12 @@ def main(data: str, batch_size: int, overrides: tuple[str, ...]) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             meta = bundle_meta("ground-truth", "1", tasks, licence="n/a")
             bundle = write_bundle(Path(tmp) / "ground-truth", meta, predictions)
-            result = score_bundle(bundle, config, data, batch_size, evaluators=evaluators)
+            result = score_bundle(bundle, config, data, batch_size, variants=variants, evaluators=evaluators)
     except BenchError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
-    click.echo(f"{result.data_name} ({result.data_hash[:12]}), batch size {batch_size}; "
+    click.echo(f"{result.data_name} ({result.data_hash[:12]}), batch size {batch_size}, "
+               f"variants {', '.join(variants) or 'none'}; "
                f"bundle prepared in {prepare_s:.1f} s (not timed below)")  # fmt: skip
     for task_id, task in result.tasks.items():
         stages = {k: v for k, v in task.timings_s.items() if k != "total"}
