@@ -99,11 +99,7 @@ def measure_diversity(inputs: MeasureInput, specs: Sequence[MetricSpec]) -> Meas
     reports the answers' figure, ``diversity_gap`` ``|answers − ground truth|``."""
     if len(inputs) <= PAIRS:
         return {}, {s.name: f"needs more than {PAIRS} samples, got {len(inputs)}" for s in specs}
-    evaluator, ctx = inputs.evaluator(), inputs.ctx
-    with inputs.timed("embed_predictions"):
-        predicted = ctx.embed_poses(evaluator, inputs.need("poses"))
-    with inputs.timed("embed_ground_truth"):
-        real = ctx.embed_poses(evaluator, inputs.need("targets"))
+    predicted, real = inputs.embedded_poses(), inputs.embedded_targets()
     out: dict[str, Measured] = {}
     with inputs.timed("diversity"):
         for spec in specs:

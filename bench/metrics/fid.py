@@ -200,11 +200,7 @@ def measure_fid(inputs: MeasureInput, specs: Sequence[MetricSpec]) -> Measuremen
     """FID between the predicted and the ground-truth poses' evaluator embeddings."""
     if len(inputs) < MIN_FID_SAMPLES:
         return {}, {s.name: f"needs at least {MIN_FID_SAMPLES} samples, got {len(inputs)}" for s in specs}
-    evaluator, ctx = inputs.evaluator(), inputs.ctx
-    with inputs.timed("embed_predictions"):
-        predicted = ctx.embed_poses(evaluator, inputs.need("poses"))
-    with inputs.timed("embed_ground_truth"):
-        real = ctx.embed_poses(evaluator, inputs.need("targets"))
+    predicted, real = inputs.embedded_poses(), inputs.embedded_targets()
     with inputs.timed("fid"):
         result = fid(predicted, real)
     facts = {"eps_used": result.eps_used, "max_imag": result.max_imag, "warnings": list(result.warnings),

@@ -105,6 +105,22 @@ class MeasureInput:
             raise InternalError(f"task {self.task}: a measure needs {name!r}, which the task does not provide")
         return value
 
+    def embedded_poses(self) -> np.ndarray:
+        """float32 (N, D) evaluator embeddings of the pose answers (cached for the scoring call;
+        timed as ``embed_predictions``)."""
+        with self.timed("embed_predictions"):
+            return self.ctx.embed_poses(self.evaluator(), self.need("poses"))
+
+    def embedded_targets(self) -> np.ndarray:
+        """float32 (N, D) evaluator embeddings of the ground-truth poses (``embed_ground_truth``)."""
+        with self.timed("embed_ground_truth"):
+            return self.ctx.embed_poses(self.evaluator(), self.need("targets"))
+
+    def embedded_retrieval_texts(self) -> np.ndarray:
+        """float32 (N, D) evaluator embeddings of the retrieval texts (``embed_ground_truth``)."""
+        with self.timed("embed_ground_truth"):
+            return self.ctx.embed_texts(self.evaluator(), self.need("retrieval_texts"))
+
     @contextmanager
     def timed(self, stage: str) -> Iterator[None]:
         """Add the wall-clock seconds of the ``with`` body to ``timings[stage]``."""

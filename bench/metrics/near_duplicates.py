@@ -274,16 +274,13 @@ def measure_near_duplicate_recall(inputs: MeasureInput, specs: Sequence[MetricSp
     usable, skipped = gallery_fits(specs, len(inputs))
     if not usable:
         return {}, skipped
-    evaluator, ctx, texts = inputs.evaluator(), inputs.ctx, inputs.need("retrieval_texts")
+    texts = inputs.need("retrieval_texts")
     with inputs.timed("near_duplicates"):
-        duplicates = near_duplicates(sentence_embeddings(texts, ctx.cache_dir), texts)
+        duplicates = near_duplicates(sentence_embeddings(texts, inputs.ctx.cache_dir), texts)
     if duplicates.boundary_margin < MARGIN_WARNING:
         logger.warning("%s: a text pair's sentence cosine is within %.1e of the near-duplicate threshold; the near-"
                        "duplicate sets may differ on another CPU", inputs.task, duplicates.boundary_margin)  # fmt: skip
-    with inputs.timed("embed_predictions"):
-        predicted = ctx.embed_poses(evaluator, inputs.need("poses"))
-    with inputs.timed("embed_ground_truth"):
-        text_embeddings = ctx.embed_texts(evaluator, texts)
+    predicted, text_embeddings = inputs.embedded_poses(), inputs.embedded_retrieval_texts()
     with inputs.timed("near_duplicate_recall"):
         result = near_duplicate_recall(text_embeddings, predicted, duplicates.matrix,
                                        ks=tuple(sorted({int(m.k or 0) for m in usable})))  # fmt: skip

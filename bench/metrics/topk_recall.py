@@ -103,11 +103,7 @@ def measure_recall(inputs: MeasureInput, specs: Sequence[MetricSpec]) -> Measure
     usable, skipped = gallery_fits(specs, len(inputs))
     if not usable:
         return {}, skipped
-    evaluator, ctx = inputs.evaluator(), inputs.ctx
-    with inputs.timed("embed_predictions"):
-        predicted = ctx.embed_poses(evaluator, inputs.need("poses"))
-    with inputs.timed("embed_ground_truth"):
-        texts = ctx.embed_texts(evaluator, inputs.need("retrieval_texts"))
+    predicted, texts = inputs.embedded_poses(), inputs.embedded_retrieval_texts()
     with inputs.timed("topk_recall"):
         result = topk_recall(texts, predicted, ks=tuple(sorted({int(m.k or 0) for m in usable})))
     out = {}
