@@ -35,6 +35,14 @@ def _output_options(default_name: str) -> Callable[[Callable[..., Any]], Callabl
     return decorate
 
 
+def _heading_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    from bench.data.importers.headings import HEADING_CONVENTIONS, POSESCRIPT_EULER
+
+    return click.option("--heading", type=click.Choice(sorted(HEADING_CONVENTIONS)), default=POSESCRIPT_EULER,
+                        show_default=True, help="How the yaw is removed from the root (PoseScript's own rule by "
+                        "default; docs/peers.md, 'Dataset releases read by the importers').")(fn)  # fmt: skip
+
+
 def _body_model_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     fn = click.option("--body-model", "body_model_name", type=click.Choice(["smpl", "smplh"]),
                       help="Body-model type of --body-models (default: inferred from the path).")(fn)
@@ -51,17 +59,18 @@ def import_group() -> None:
 @import_group.command("posescript")
 @click.option("--release", required=True, type=_PATH, help="Unzipped PoseScript release folder (V2, V1 or V0).")
 @click.option("--amass", required=True, type=_PATH, help="AMASS SMPL+H G root (old or new sub-dataset names).")
+@_heading_option
 @_body_model_options
 @_output_options("posescript")
 @click.pass_context
-def posescript_command(ctx: click.Context, release: Path, amass: Path, body_models: Path | None,
+def posescript_command(ctx: click.Context, release: Path, amass: Path, heading: str, body_models: Path | None,
                        body_model_name: str | None, name: str, out: Path | None, overwrite: bool,
                        as_json: bool) -> None:
     """PoseScript poses (AMASS, y-up, heading-normalised) and auto/human captions."""
     from bench.data.importers.pipeline import import_posescript_dataset
 
     target = out or state(ctx).config.data_dir / name
-    result = import_posescript_dataset(release, amass, target, name=name, overwrite=overwrite,
+    result = import_posescript_dataset(release, amass, target, name=name, overwrite=overwrite, heading=heading,
                                        body_models=body_models, body_model_name=body_model_name)
     _report(result, as_json)
 
@@ -73,18 +82,19 @@ def posescript_command(ctx: click.Context, release: Path, amass: Path, body_mode
               help="PoseScript V2 ids_2_dataset_sequence_and_frame_index_100k.json, if not in --release.")
 @click.option("--paraphrases/--no-paraphrases", default=True, show_default=True,
               help="Append the paraphrases to the human texts of train pairs (PoseFix-HPP).")
+@_heading_option
 @_body_model_options
 @_output_options("posefix")
 @click.pass_context
 def posefix_command(ctx: click.Context, release: Path, amass: Path, id_map: Path | None, paraphrases: bool,
-                    body_models: Path | None, body_model_name: str | None, name: str, out: Path | None,
+                    heading: str, body_models: Path | None, body_model_name: str | None, name: str, out: Path | None,
                     overwrite: bool, as_json: bool) -> None:
     """PoseFix pairs (A→B, in-sequence relative heading kept) and instructions."""
     from bench.data.importers.pipeline import import_posefix_dataset
 
     target = out or state(ctx).config.data_dir / name
     result = import_posefix_dataset(release, amass, target, name=name, overwrite=overwrite, id_map=id_map,
-                                    paraphrases=paraphrases, body_models=body_models,
+                                    paraphrases=paraphrases, heading=heading, body_models=body_models,
                                     body_model_name=body_model_name)
     _report(result, as_json)
 

@@ -4,7 +4,8 @@ The PoseScript / PoseFix releases point at AMASS frames as ``(<SubDataset>/<subj
 frame)`` using the folder names AMASS had in 2021 (``BioMotionLab_NTroje``, ``MPI_HDM05``, ...).
 Current AMASS downloads unpack the same files under new folder names (``BMLrub``, ``HDM05``, ...).
 :data:`AMASS_FOLDER_NAMES` maps one to the other; :func:`resolve_amass_path` accepts a release path
-written with either name and finds the file under either name. A folder name outside the table is a
+written with either name and finds the file under either name (``MPI_Limits`` also under
+``MPI_Limits_PosePrior``, the spelling of PoseScript's README). A folder name outside the table is a
 :class:`~bench.errors.DataError` naming it.
 
 Each npz holds ``poses``: float (F, 156) axis-angle, 52 SMPL-H joints x 3 (root, 21 body joints,
@@ -53,11 +54,23 @@ AMASS_FOLDER_NAMES: dict[str, str] = {
     "Transitions_mocap": "Transitions",
 }
 """The 19 AMASS sub-datasets used by PoseScript: old folder name (as in the releases) -> current
-AMASS download folder name. Ten kept their name."""
+AMASS download folder name. Ten kept their name.
+
+The old names are ``naver/posescript`` ``src/text2pose/posescript/format_babel_labels.py::
+amass_to_babel_subdir``. The new names are the folder names third-party loaders of the releases
+rename them to (e.g. the ChatPose-style PoseScript loader: ``MPI_Limits`` -> ``PosePrior``, ...).
+PoseScript's top-level README lists the sub-datasets with their current names but writes this one
+``MPI_Limits_PosePrior``; no code uses that spelling, so ``PosePrior`` stays the current name and
+``MPI_Limits_PosePrior`` is only searched as a further folder (:data:`EXTRA_FOLDER_NAMES`)."""
+
+EXTRA_FOLDER_NAMES: dict[str, tuple[str, ...]] = {"MPI_Limits": ("MPI_Limits_PosePrior",)}
+"""Old name -> further folder names searched on disk (after the old and the current name)."""
 
 _ALIASES: dict[str, tuple[str, ...]] = {}
 for _old, _new in AMASS_FOLDER_NAMES.items():
-    _ALIASES[_old] = _ALIASES[_new] = (_old,) if _old == _new else (_old, _new)
+    _names = ((_old,) if _old == _new else (_old, _new)) + EXTRA_FOLDER_NAMES.get(_old, ())
+    for _name in (_old, _new, *EXTRA_FOLDER_NAMES.get(_old, ())):
+        _ALIASES[_name] = _names
 
 AMASS_POSE_WIDTH = 156
 """Values per row of an SMPL+H G ``poses`` array: 52 joints x 3."""

@@ -10,9 +10,23 @@ left is +x**. Imported data arrives in other frames:
 - **3DPW** poses are rotated into the **camera frame** for the image→pose target,
   ``root ← R_cam · root`` with ``R_cam`` the world→camera rotation (see :mod:`.threedpw`).
 
-Heading normalisation (yaw about y removed, pitch and roll kept, in the canonical frame) is
-:func:`bench.body.normalize_heading`; PoseFix keeps an in-sequence B's heading relative to A with
-:func:`bench.body.rotate_heading` by A's ``-heading_angle``.
+**Heading.** Removing a pose's heading left-multiplies its root by a turn about the vertical, ``root ←
+Ry(−ψ)·root`` in the canonical frame; the conventions differ in the yaw ψ they read off the root
+(:data:`.headings.HEADING_CONVENTIONS`, :func:`heading_yaw`):
+
+- ``"posescript-euler-zyx"`` (the default for PoseScript / PoseFix data): PoseScript's own rule,
+  ``naver/posescript`` ``src/text2pose/utils.py::get_pose_data_from_file`` with
+  ``rotvec_to_eulerangles``: in the AMASS z-up frame the root is split as ``Rz(θz)·Ry(θy)·Rx(θx)``,
+  ``θz = atan2(R[1,0], R[0,0])`` is set to 0 and the root rebuilt, which is ``root_zup ← Rz(−θz)·root_zup``
+  (the ZYX split is exact for ``cos θy ≥ 0``, which its ``θy`` formula guarantees), i.e. ``ψ = θz``.
+- ``"swing-twist-y"``: the twist about y of the root in the canonical frame
+  (:func:`bench.body.heading_angle`, ``ψ = 2·atan2(q_y, q_w)``), removed by
+  :func:`bench.body.normalize_heading`. PoseBench's own convention for its synthetic data.
+
+The two agree for an upright root (tilt about the body's x axis only) and differ when the root is
+both pitched and rolled (a body lying on its side: tens of degrees). PoseFix keeps an in-sequence B's
+heading relative to A by turning B by A's ``−ψ`` (:func:`bench.body.rotate_heading`), in either
+convention (``naver/posescript`` ``src/text2pose/data.py::PoseFix.get_poses_AB``).
 
 All poses are axis-angle ``(N, 22, 3)`` in radians; rotation matrices act on column vectors.
 """
@@ -21,7 +35,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.body import axis_angle_to_matrix, matrix_to_axis_angle
+from bench.body import axis_angle_to_matrix, heading_angle, matrix_to_axis_angle, rotate_heading
+from bench.data.importers.headings import SWING_TWIST, check_heading_convention
 
 AMASS_ZUP_TO_YUP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
 """Rx(−90°): maps AMASS z-up world coordinates to the canonical y-up frame, (x, y, z) → (x, z, −y)."""
@@ -56,3 +71,29 @@ def amass_to_canonical(poses_zup: np.ndarray) -> np.ndarray:
     True
     """
     return premultiply_root(poses_zup, AMASS_ZUP_TO_YUP)
+
+
+def heading_yaw(poses: np.ndarray, convention: str) -> np.ndarray:
+    """The yaw ψ about +y that ``convention`` removes from each canonical (y-up) pose.
+
+    Args:
+        poses: float (N, 22, 3) axis-angle, canonical frame.
+        convention: a key of :data:`.headings.HEADING_CONVENTIONS`.
+    Returns:
+        float64 (N,) radians; ``rotate_heading(poses, -ψ)`` normalises the heading.
+    """
+    check_heading_convention(convention)
+    poses = np.asarray(poses, dtype=np.float64)
+    if convention == SWING_TWIST:
+        return np.asarray(heading_angle(poses), dtype=np.float64)
+    root_zup = AMASS_ZUP_TO_YUP.T @ axis_angle_to_matrix(poses[:, 0].copy())  # back to the AMASS z-up frame
+    return np.arctan2(root_zup[:, 1, 0], root_zup[:, 0, 0])  # θz of Rz(θz)·Ry(θy)·Rx(θx); Rz(θ) there is Ry(θ) here
+
+
+def normalize_heading_as(poses: np.ndarray, convention: str) -> np.ndarray:
+    """Canonical poses with the heading removed by ``convention``: ``root ← Ry(−ψ)·root``.
+
+    Returns float64 (N, 22, 3); rows 1–21 unchanged.
+    """
+    poses = np.asarray(poses, dtype=np.float64)
+    return np.asarray(rotate_heading(poses, -heading_yaw(poses, convention)), dtype=np.float64)

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from bench.body import BodyModel, load_body_model
+from bench.data.importers.headings import POSESCRIPT_EULER, check_heading_convention
 from bench.data.importers.posefix import import_posefix
 from bench.data.importers.posescript import import_posescript
 from bench.data.importers.threedpw import CROP_SIZE, SPLIT_FOLDERS, import_3dpw
@@ -80,13 +81,14 @@ def _record_frame_check(writer: DatasetWriter, body: BodyModel | None, component
 
 def import_posescript_dataset(release: Path, amass: Path, out: Path, *, name: str = "posescript",
                               overwrite: bool = False, body_models: Path | None = None,
-                              body_model_name: str | None = None) -> dict[str, Any]:
-    """Import a PoseScript release into ``out`` (see :mod:`.posescript`)."""
+                              body_model_name: str | None = None, heading: str = POSESCRIPT_EULER) -> dict[str, Any]:
+    """Import a PoseScript release into ``out`` (see :mod:`.posescript`; ``heading``: :mod:`.frames`)."""
+    check_heading_convention(heading)
     body = open_body_model(body_models, body_model_name)
     description = "PoseScript poses (AMASS SMPL+H G, body joints, y-up, heading-normalised) with captions"
     with DatasetWriter(out, name=name, version="V2", variant="body22", description=description,
                        overwrite=overwrite) as writer:
-        counts = import_posescript(release, amass, writer)
+        counts = import_posescript(release, amass, writer, heading=heading)
         writer.version = str(writer.config["release_version"])
         _record_frame_check(writer, body, "poses", "poses")
         writer.commit(counts)
@@ -95,13 +97,15 @@ def import_posescript_dataset(release: Path, amass: Path, out: Path, *, name: st
 
 def import_posefix_dataset(release: Path, amass: Path, out: Path, *, name: str = "posefix", overwrite: bool = False,
                            id_map: Path | None = None, paraphrases: bool = True, body_models: Path | None = None,
-                           body_model_name: str | None = None) -> dict[str, Any]:
-    """Import a PoseFix release into ``out`` (see :mod:`.posefix`)."""
+                           body_model_name: str | None = None, heading: str = POSESCRIPT_EULER) -> dict[str, Any]:
+    """Import a PoseFix release into ``out`` (see :mod:`.posefix`; ``heading``: :mod:`.frames`)."""
+    check_heading_convention(heading)
     body = open_body_model(body_models, body_model_name)
     description = "PoseFix pose pairs (AMASS, y-up; in-sequence B keeps its heading relative to A) with instructions"
     with DatasetWriter(out, name=name, version="ICCV23", variant="body22", description=description,
                        overwrite=overwrite) as writer:
-        counts = import_posefix(release, amass, writer, id_map=id_map, paraphrases=paraphrases)
+        counts = import_posefix(release, amass, writer, id_map=id_map, paraphrases=paraphrases,
+                                heading=heading)
         _record_frame_check(writer, body, "pairs", "poses_a")
         writer.commit(counts)
     return _summary(writer, counts, body)

@@ -10,7 +10,9 @@ Release files (``--release DIR``):
   ``{pair_id: text | [texts]}``.
 
 Poses come from AMASS and are moved to the canonical y-up frame (:mod:`.frames`). Heading, as in
-PoseFix: pose A is heading-normalised; for an **in-sequence** pair (A and B from the same AMASS file,
+PoseFix (``naver/posescript`` ``src/text2pose/data.py::PoseFix.get_poses_AB``): pose A is
+heading-normalised, by default with PoseScript's rule (:data:`.headings.POSESCRIPT_EULER`; the name is
+stored as ``config.heading_convention``); for an **in-sequence** pair (A and B from the same AMASS file,
 recomputed from the paths as the official loader does) B's root is pre-multiplied by A's normalising
 rotation, so B keeps its true heading relative to A; for an out-of-sequence pair B is normalised on
 its own. Written: ``pairs/<split>.npz`` and ``instructions/<split>.jsonl``
@@ -27,9 +29,10 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.body import heading_angle, normalize_heading, rotate_heading
+from bench.body import rotate_heading
 from bench.data.importers.amass import AmassFrame, canonical_sequence_name, read_amass_frames
-from bench.data.importers.frames import amass_to_canonical
+from bench.data.importers.frames import amass_to_canonical, heading_yaw, normalize_heading_as
+from bench.data.importers.headings import HEADING_CONVENTIONS, POSESCRIPT_EULER, check_heading_convention
 from bench.data.importers.posescript import ID_MAP_NAMES, read_id_map
 from bench.data.importers.release import (
     SPLITS,
@@ -146,6 +149,7 @@ def import_posefix(
     *,
     id_map: Path | None = None,
     paraphrases: bool = True,
+    heading: str = POSESCRIPT_EULER,
 ) -> dict[str, dict[str, int]]:
     """Read the release and its AMASS frames; write ``pairs`` and ``instructions`` for every split.
 
@@ -155,9 +159,11 @@ def import_posefix(
         writer: where the dataset is written.
         id_map: the PoseScript V2 pose-id map, when not inside ``release_dir``.
         paraphrases: append the paraphrases to the human texts of train pairs.
+        heading: the heading convention, a key of :data:`.headings.HEADING_CONVENTIONS`.
     Returns:
         ``{split: {"pairs": M, "in_sequence": I, "instructions": T, "human": H}}``.
     """
+    check_heading_convention(heading)
     release = read_posefix_release(release_dir, id_map)
     counts: dict[str, dict[str, int]] = {}
     disagreements = 0
@@ -171,7 +177,7 @@ def import_posefix(
         )
         disagreements += sum(flag != (p in release.listed_in_sequence) for p, flag in zip(pair_ids, in_sequence))
         poses_a, poses_b = _pair_poses(amass_root, release.frames, a_ids, b_ids, in_sequence,
-                                       source=release.id_map_file)
+                                       source=release.id_map_file, heading=heading)
         writer.write_pairs(split, np.asarray(pair_ids), np.asarray(a_ids), np.asarray(b_ids), poses_a, poses_b,
                            in_sequence)
         extra = release.paraphrases if (paraphrases and split == "train") else {}
@@ -194,6 +200,8 @@ def import_posefix(
         release_files=release.files,
         paraphrases="appended to train human texts" if paraphrases and release.paraphrases else "not imported",
         heading="A normalised; in-sequence B rotated by A's normalising rotation; out-of-sequence B normalised alone",
+        heading_convention=heading,
+        heading_follows=HEADING_CONVENTIONS[heading],
         subsets={
             "posefix-A": "pairs with automatic instructions (instructions[].auto)",
             "posefix-H": "pairs with a human instruction (counts.human)",
@@ -210,6 +218,7 @@ def _pair_poses(
     in_sequence: np.ndarray,
     *,
     source: Path,
+    heading: str,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Poses A and B of M pairs, float32 (M, 22, 3) each, canonical frame, PoseFix heading rule."""
     unique = sorted(set(a_ids) | set(b_ids), key=int)
@@ -217,9 +226,9 @@ def _pair_poses(
     canonical = amass_to_canonical(read_amass_frames(amass_root, [frames[p] for p in unique], source=source))
     a_idx = np.array([row[p] for p in a_ids], dtype=np.int64)
     b_idx = np.array([row[p] for p in b_ids], dtype=np.int64)
-    turn_a = -heading_angle(canonical[a_idx])
+    turn_a = -heading_yaw(canonical[a_idx], heading)
     poses_a = rotate_heading(canonical[a_idx], turn_a)
     poses_b_relative = rotate_heading(canonical[b_idx], turn_a)
-    poses_b_alone = normalize_heading(canonical[b_idx])
+    poses_b_alone = normalize_heading_as(canonical[b_idx], heading)
     poses_b = np.where(in_sequence[:, None, None], poses_b_relative, poses_b_alone)
     return poses_a.astype(np.float32), poses_b.astype(np.float32)

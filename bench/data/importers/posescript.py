@@ -8,17 +8,25 @@ version    pose map / splits                                        captions
 V2 (100k)  ``ids_2_dataset_sequence_and_frame_index_100k.json``,    ``posescript_auto_100k.json`` {id: [3 texts]},
            ``{train,val,test}_ids_100k.json``                       ``posescript_human_6293.json`` {id: text | [texts]}
 V1 (20k)   ``ids_2_dataset_sequence_and_frame_index.json``,         ``automatic_{A..F}.json`` {id: text},
-           ``{train,val,test}_ids.json``                            ``human6293.json``
+           ``{train,val,test}_ids.json``                            ``human6293.json`` or ``posescript_human_6293.json``
 V0 (20k)   as V1                                                    ``automatic_{A..F}.json``, ``human3893.json``
 =========  =======================================================  ======================================
 
+The V0 names are those of the ECCV'22 code (``naver/posescript`` branch ``posescript``,
+``src/text2pose/config.py::caption_files``); V2's those of ``main`` (``config.py``). No official code
+reads V1: its README says only that V1 has 6,293 human texts instead of 3,893. ``human6293.json`` is the
+name a third-party loader of the V1 zip opens (a ChatPose-style ``PosescriptDataset``); because that is
+unverified, ``posescript_human_6293.json`` (V2's name for the same 6,293 texts) is accepted as well in
+a V1 folder. A folder with the unsuffixed map and ``human3893.json`` only is V0.
+
 The pose map is ``{"<id>": ["AMASS", "<SubDataset>/<subject>/<seq>_poses.npz", frame]}``. Every split
 pose is read from AMASS (:mod:`.amass`), moved to the canonical y-up frame and heading-normalised
-(:mod:`.frames`), and written as ``poses/<split>.npz`` (with ``sequence``: the AMASS file, current
-folder names); ``captions/<split>.jsonl`` holds one line per
-split pose with any text: ``{"id", "auto": [...], "human": [...]}``. PoseScript-A is the whole split;
-PoseScript-H (the items with a human text) is recorded in the manifest (``counts.human``,
-``config.subsets``).
+(:mod:`.frames`; by default with PoseScript's own rule, :data:`.headings.POSESCRIPT_EULER`; the
+convention's name is stored as ``config.heading_convention`` in the manifest), and written as
+``poses/<split>.npz`` (with ``sequence``: the AMASS file, current folder names);
+``captions/<split>.jsonl`` holds one line per split pose with any text: ``{"id", "auto": [...],
+"human": [...]}``. PoseScript-A is the whole split; PoseScript-H (the items with a human text) is
+recorded in the manifest (``counts.human``, ``config.subsets``).
 """
 
 from __future__ import annotations
@@ -29,9 +37,9 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.body import normalize_heading
 from bench.data.importers.amass import AmassFrame, canonical_sequence_name, read_amass_frames
-from bench.data.importers.frames import amass_to_canonical
+from bench.data.importers.frames import amass_to_canonical, normalize_heading_as
+from bench.data.importers.headings import HEADING_CONVENTIONS, POSESCRIPT_EULER, check_heading_convention
 from bench.data.importers.release import (
     SPLITS,
     check_known_ids,
@@ -50,7 +58,8 @@ logger = logging.getLogger(__name__)
 ID_MAP_NAMES = ("ids_2_dataset_sequence_and_frame_index_100k.json", "ids_2_dataset_sequence_and_frame_index.json")
 """The pose-id -> AMASS frame map, V2 name first (the PoseFix release ships the V2 file too)."""
 _V0_V1_AUTO = tuple(f"automatic_{letter}.json" for letter in "ABCDEF")
-_HUMAN_NAMES = {"V1": "human6293.json", "V0": "human3893.json"}
+_V1_HUMAN_NAMES = ("human6293.json", "posescript_human_6293.json")
+_V0_HUMAN_NAME = "human3893.json"
 
 
 @dataclass
@@ -115,8 +124,8 @@ def read_posescript_release(release_dir: Path) -> PoseScriptRelease:
         auto_files = [find_file(release_dir, ["posescript_auto_100k.json"], what="automatic caption")]
         human_file = find_file(release_dir, ["posescript_human_6293.json"], what="human caption")
     else:
-        human_file = find_file(release_dir, [_HUMAN_NAMES["V1"], _HUMAN_NAMES["V0"]], what="human caption")
-        version = "V1" if human_file.name == _HUMAN_NAMES["V1"] else "V0"
+        human_file = find_file(release_dir, [*_V1_HUMAN_NAMES, _V0_HUMAN_NAME], what="human caption")
+        version = "V0" if human_file.name == _V0_HUMAN_NAME else "V1"
         split_names = {split: f"{split}_ids.json" for split in SPLITS}
         auto_files = [find_file(release_dir, [name], what="automatic caption") for name in _V0_V1_AUTO]
 
@@ -148,22 +157,25 @@ def read_posescript_release(release_dir: Path) -> PoseScriptRelease:
     return PoseScriptRelease(version, id_map_file, frames, splits, merge_texts(*auto_maps), human, files)
 
 
-def import_posescript(release_dir: Path, amass_root: Path, writer: DatasetWriter) -> dict[str, dict[str, int]]:
+def import_posescript(release_dir: Path, amass_root: Path, writer: DatasetWriter, *,
+                      heading: str = POSESCRIPT_EULER) -> dict[str, dict[str, int]]:
     """Read the release and its AMASS frames; write ``poses`` and ``captions`` for every split.
 
     Args:
         release_dir: the unzipped PoseScript release.
         amass_root: the AMASS SMPL+H G root (old or new sub-dataset folder names).
         writer: where the dataset is written (it also records counts for the manifest).
+        heading: the heading convention, a key of :data:`.headings.HEADING_CONVENTIONS`.
     Returns:
         ``{split: {"poses": N, "captions": C, "human": H}}``.
     """
+    check_heading_convention(heading)
     release = read_posescript_release(release_dir)
     counts: dict[str, dict[str, int]] = {}
     for split, ids in release.splits.items():
         frames = [release.frames[pose_id] for pose_id in ids]
         poses_zup = read_amass_frames(amass_root, frames, source=release.id_map_file)
-        poses = normalize_heading(amass_to_canonical(poses_zup))
+        poses = normalize_heading_as(amass_to_canonical(poses_zup), heading)
         sequences = [canonical_sequence_name(frame.sequence) for frame in frames]
         writer.write_poses(split, np.asarray(ids), poses, np.asarray(sequences))
         items = [
@@ -182,6 +194,8 @@ def import_posescript(release_dir: Path, amass_root: Path, writer: DatasetWriter
     writer.config.update(
         release_version=release.version,
         release_files=release.files,
+        heading_convention=heading,
+        heading_follows=HEADING_CONVENTIONS[heading],
         subsets={
             "posescript-A": "every pose of the split (captions[].auto)",
             "posescript-H": "split poses with at least one human caption (captions[].human non-empty)",

@@ -8,7 +8,18 @@ Release layout (``--root DIR``)::
 Fields read from each pickle (F frames, P people): ``poses`` P x (F, 72) SMPL axis-angle (24 joints,
 world frame), ``betas`` P x (10,), ``trans`` P x (F, 3), ``cam_poses`` (F, 4, 4) world→camera
 extrinsics, ``campose_valid`` P x (F,), ``img_frame_ids`` (F,), ``cam_intrinsics`` (3, 3),
-``sequence``, ``genders`` P x str, ``jointPositions`` P x (F, 72) world joint positions in metres.
+``sequence`` (a ``str`` or a 0-d numpy string array), ``genders`` P x str, ``jointPositions`` P x
+(F, 72) world joint positions in metres.
+
+**Which image.** The per-frame arrays (``poses``, ``trans``, ``cam_poses``, ``campose_valid``, ...) are
+"aligned with image data" (the release's readme): frame ``f`` of them is ``image_{f:05d}.jpg``.
+``img_frame_ids`` is not an image index: the readme calls it "an index-array to down-sample 60 Hz 3D
+poses to corresponding image frame ids", i.e. frame ``f``'s row in the ``*_60Hz`` arrays (0, 2, 4, ...).
+This follows the loaders that open the images: VIBE ``lib/data_utils/threedpw_utils.py::read_data``
+(``image_{i_frame:05d}.jpg`` for ``i_frame`` in ``range(num_frames)``) and mmhuman3d
+``mmhuman3d/data/data_converters/pw3d.py::Pw3dConverter.convert_by_mode`` (``image_{str(i).zfill(5)}``
+for ``i`` in ``range(num_frames)``; the sequence name read as ``str(data['sequence'])``). Both unpickle
+the files with ``encoding='latin1'``, as :mod:`.safe_pickle` does.
 
 **Frames.** The camera frame is 3DPW's (OpenCV): x right, y down, z forward into the scene, metres.
 ``poses_camera`` is the SMPL pose with its root rotated into that frame, ``root ← R_cam · root``
@@ -26,7 +37,8 @@ invalid (``campose_valid`` false) or where a joint is behind the camera are skip
 **Shape.** ``betas`` (first 10) are recorded per render (``renders/<split>.npz`` field ``betas``), but
 the default image→pose protocol scores with the mean shape (betas = 0).
 
-Render ids are ``<sequence>_<person>_<image index:05d>``; each render is its own pose (``pose_ids`` =
+Render ids are ``<sequence>_<person>_<image index:05d>`` (the frame's index in the aligned arrays, the
+number of its ``image_XXXXX.jpg``); each render is its own pose (``pose_ids`` =
 ``ids``). ``camera`` is float32 (R, 7): ``fx, fy, cx, cy`` in crop pixels, then the pelvis position
 in the camera frame in metres.
 """
@@ -73,8 +85,8 @@ class Sequence3DPW:
     """float64 (F, 4, 4) world→camera."""
     valid: np.ndarray
     """bool (P, F) campose_valid."""
-    image_ids: np.ndarray
-    """int64 (F,) image index of each frame."""
+    frame_ids_60hz: np.ndarray
+    """int64 (F,) ``img_frame_ids``: each frame's row in the 60 Hz arrays (not its image: frame f is image f)."""
     intrinsics: np.ndarray
     """float64 (3, 3)."""
     joints: np.ndarray | None
@@ -115,9 +127,7 @@ def read_sequence(path: Path) -> Sequence3DPW:
     for key in ("poses", "betas", "trans", "cam_poses", "campose_valid", "img_frame_ids", "cam_intrinsics"):
         if key not in data:
             raise DataError("missing field", file=path, field=key)
-    name = data.get("sequence", path.stem)
-    if not isinstance(name, str) or not name or "/" in name:
-        raise DataError(f"bad sequence name {name!r}", file=path, field="sequence")
+    name = _sequence_name(data.get("sequence", path.stem), file=path)
 
     poses_list = _per_person(data, "poses", None, file=path)
     people = len(poses_list)
@@ -127,9 +137,9 @@ def read_sequence(path: Path) -> Sequence3DPW:
         raise DataError("expected one (F, 72) array per person, all with the same F", file=path, field="poses")
     fixed = dict(file=path)
     cam_poses = _array(data["cam_poses"], (frames, 4, 4), field="cam_poses", **fixed)
-    image_ids = _array(data["img_frame_ids"], (frames,), field="img_frame_ids", dtype=np.int64, **fixed)
+    frame_ids_60hz = _array(data["img_frame_ids"], (frames,), field="img_frame_ids", dtype=np.int64, **fixed)
     intrinsics = _array(data["cam_intrinsics"], (3, 3), field="cam_intrinsics", **fixed)
-    if len(np.unique(image_ids)) != frames or (frames and image_ids.min() < 0):
+    if len(np.unique(frame_ids_60hz)) != frames or (frames and frame_ids_60hz.min() < 0):
         raise DataError("image frame ids must be unique and >= 0", field="img_frame_ids", **fixed)
     trans = [_array(t, (frames, 3), field="trans", sample_id=f"person {k}", **fixed)
              for k, t in enumerate(_per_person(data, "trans", people, **fixed))]
@@ -151,7 +161,18 @@ def read_sequence(path: Path) -> Sequence3DPW:
     if not all(np.all(np.isfinite(a)) for a in arrays):
         raise DataError("non-finite values", file=path)
     return Sequence3DPW(name, path, np.stack(poses), np.stack(betas).astype(np.float32), np.stack(trans),
-                        cam_poses, np.stack(valid), image_ids, intrinsics, joints)
+                        cam_poses, np.stack(valid), frame_ids_60hz, intrinsics, joints)
+
+
+def _sequence_name(value: Any, *, file: Path) -> str:
+    """The ``sequence`` field as a ``str``: a ``str``, or a 0-d numpy string array (bytes read as latin-1)."""
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "US":
+        value = value.item()
+    if isinstance(value, bytes):
+        value = value.decode("latin-1")
+    if not isinstance(value, str) or not value or "/" in value or "\\" in value or value in (".", ".."):
+        raise DataError(f"bad sequence name {value!r}", file=file, field="sequence")
+    return str(value)
 
 
 def square_box(pixels: np.ndarray, margin: float) -> tuple[int, int, int]:
@@ -224,7 +245,7 @@ def import_3dpw(
                 image = _open_image(root, seq, frame)
                 r_cam, t_cam = seq.cam_poses[frame, :3, :3], seq.cam_poses[frame, :3, 3]
                 for k in people:
-                    render_id = f"{seq.name}_{k}_{int(seq.image_ids[frame]):05d}"
+                    render_id = f"{seq.name}_{k}_{frame:05d}"
                     joints_cam = joints_world[k, frame] @ r_cam.T + t_cam
                     if joints_cam[:, 2].min() < _MIN_DEPTH_M:
                         tally["skipped_behind_camera"] += 1
@@ -265,8 +286,8 @@ def import_3dpw(
 
 
 def _open_image(root: Path, seq: Sequence3DPW, frame: int) -> Image.Image:
-    """The RGB image of one frame: ``imageFiles/<sequence>/image_XXXXX.jpg``."""
-    path = root / "imageFiles" / seq.name / f"image_{int(seq.image_ids[frame]):05d}.jpg"
+    """The RGB image of frame ``frame`` (index in the aligned arrays): ``imageFiles/<seq>/image_{frame:05d}.jpg``."""
+    path = root / "imageFiles" / seq.name / f"image_{frame:05d}.jpg"
     if not path.is_file():
         raise NotFoundError("image file does not exist", file=path, sample_id=f"{seq.name} frame {frame}")
     try:

@@ -35,6 +35,16 @@ def test_release_paths_resolve_under_either_folder_name(amass: tuple[Path, Amass
     assert resolve_amass_path(root, release, source=Path("ids.json"), sample_id="0") == root / disk
 
 
+@pytest.mark.parametrize("disk_folder", ["MPI_Limits", "PosePrior", "MPI_Limits_PosePrior"])
+@pytest.mark.parametrize("release_folder", ["MPI_Limits", "PosePrior"])
+def test_mpi_limits_under_each_of_its_names(tmp_path: Path, disk_folder: str, release_folder: str) -> None:
+    """Loaders rename MPI_Limits to PosePrior; PoseScript's README writes it MPI_Limits_PosePrior."""
+    _write(tmp_path / disk_folder / "03099" / "op2_poses.npz", poses=np.zeros((2, 156)))
+    path = resolve_amass_path(tmp_path, f"{release_folder}/03099/op2_poses.npz", source=Path("ids.json"), sample_id="3")
+    assert path == tmp_path / disk_folder / "03099" / "op2_poses.npz"
+    assert canonical_sequence_name(f"{release_folder}/03099/op2_poses.npz") == "PosePrior/03099/op2_poses.npz"
+
+
 def test_unknown_folder_is_a_data_error_naming_it(amass: tuple[Path, AmassTruth]) -> None:
     root, _ = amass
     with pytest.raises(DataError, match="unknown AMASS sub-dataset folder 'GRAB_new'") as info:
@@ -63,7 +73,7 @@ def test_read_frames_returns_body_rows_in_request_order(amass: tuple[Path, Amass
     assert poses.shape == (3, 22, 3)
     for row, key in zip(poses, wanted):
         np.testing.assert_allclose(row[1:], truth.body[key])
-        np.testing.assert_allclose(row[0], zup_root(truth.heading[key], truth.tilt[key]))
+        np.testing.assert_allclose(row[0], truth.root[key])
 
 
 def _write(path: Path, **arrays: np.ndarray) -> None:

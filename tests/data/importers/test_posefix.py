@@ -12,15 +12,22 @@ from scipy.spatial.transform import Rotation
 
 from bench.data import load_dataset, verify_dataset
 from tests.cli_helpers import CliResult
-from tests.data.importers.fixtures import PAIR_SPLITS, PAIRS, POSE_FRAMES, AmassTruth
+from tests.data.importers.fixtures import (
+    PAIR_SPLITS,
+    PAIRS,
+    POSE_FRAMES,
+    ZUP_TO_YUP,
+    AmassTruth,
+    posescript_root,
+    posescript_turn,
+)
 
 ImportCli = Callable[..., CliResult]
 
 
 def _canonical_root(truth: AmassTruth, pose_id: int) -> Rotation:
-    """Ry(θ)·Rx(δ): the fake frame's root in the y-up frame, heading kept."""
-    key = POSE_FRAMES[pose_id]
-    return Rotation.from_euler("y", truth.heading[key]) * Rotation.from_euler("x", truth.tilt[key])
+    """The fake frame's root in the y-up frame, heading kept."""
+    return ZUP_TO_YUP * Rotation.from_rotvec(truth.root[POSE_FRAMES[pose_id]])
 
 
 @pytest.fixture
@@ -36,6 +43,7 @@ def test_pairs_and_heading_rule(imported) -> None:
     ds, truth, summary = imported
     assert verify_dataset(ds.root) == []
     assert summary["counts"]["train"]["pairs"] == 4 and summary["counts"]["train"]["in_sequence"] == 2
+    assert ds.manifest["config"]["heading_convention"] == "posescript-euler-zyx"
     for split, (inside, outside) in PAIR_SPLITS.items():
         pairs = ds.pairs(split)
         assert pairs.ids.tolist() == [str(p) for p in sorted(inside + outside)]
@@ -47,16 +55,18 @@ def test_pairs_and_heading_rule(imported) -> None:
             np.testing.assert_allclose(pairs.poses_b[k, 1:], truth.body[POSE_FRAMES[b]], atol=1e-5)
             root_a = _canonical_root(truth, a)
             root_b = _canonical_root(truth, b)
-            tilt = {p: truth.tilt[POSE_FRAMES[p]] for p in (a, b)}
-            np.testing.assert_allclose(pairs.poses_a[k, 0], [tilt[a], 0, 0], atol=1e-5)  # A alone: heading removed
+            zup = {p: truth.root[POSE_FRAMES[p]] for p in (a, b)}
+            got_a = Rotation.from_rotvec(pairs.poses_a[k, 0].astype(np.float64))
+            # A alone: PoseScript's heading rule (Euler z of the z-up root set to 0)
+            np.testing.assert_allclose(got_a.as_matrix(), posescript_root(zup[a]).as_matrix(), atol=1e-5)
             got_b = Rotation.from_rotvec(pairs.poses_b[k, 0].astype(np.float64))
             if int(pair_id) in inside:
-                # B keeps its heading relative to A: B_written = Ry(-θ_A)·root_B, so A⁻¹·B is unchanged.
-                want = Rotation.from_euler("y", -truth.heading[POSE_FRAMES[a]]) * root_b
-                relative = Rotation.from_rotvec(pairs.poses_a[k, 0].astype(np.float64)).inv() * got_b
+                # B keeps its heading relative to A: B's z-up root is turned by A's Rz(-θz), so A⁻¹·B is unchanged.
+                want = ZUP_TO_YUP * posescript_turn(zup[a]) * Rotation.from_rotvec(zup[b])
+                relative = got_a.inv() * got_b
                 np.testing.assert_allclose(relative.as_matrix(), (root_a.inv() * root_b).as_matrix(), atol=1e-5)
             else:
-                want = Rotation.from_euler("x", tilt[b])  # normalised independently
+                want = posescript_root(zup[b])  # normalised independently
             np.testing.assert_allclose(got_b.as_matrix(), want.as_matrix(), atol=1e-5)
 
 
@@ -136,3 +146,23 @@ def test_id_map_option(import_cli: ImportCli, amass: tuple[Path, AmassTruth], po
     result = import_cli("posefix", "--release", posefix_release, "--amass", root, "--id-map", id_map,
                         "--out", tmp_path / "o")
     assert result.exit_code == 0, result.stderr
+
+
+def test_swing_twist_heading_option(amass: tuple[Path, AmassTruth], posefix_release: Path, tmp_path: Path) -> None:
+    """``heading="swing-twist-y"`` keeps the former convention, by name; it differs on the rolled pose A of pair 6."""
+    from bench.body import normalize_heading
+    from bench.data.importers.pipeline import import_posefix_dataset
+
+    root, truth = amass
+    summary = import_posefix_dataset(posefix_release, root, tmp_path / "pf", heading="swing-twist-y")
+    ds = load_dataset(summary["path"], tmp_path)
+    assert ds.manifest["config"]["heading_convention"] == "swing-twist-y"
+    pairs = ds.pairs("val")
+    k = pairs.ids.tolist().index("6")
+    a = PAIRS[6][0]
+    canonical = np.zeros((1, 22, 3))
+    canonical[0, 0] = _canonical_root(truth, a).as_rotvec()
+    want = Rotation.from_rotvec(normalize_heading(canonical)[0, 0])
+    got = Rotation.from_rotvec(pairs.poses_a[k, 0].astype(np.float64))
+    np.testing.assert_allclose(got.as_matrix(), want.as_matrix(), atol=1e-5)
+    assert (got.inv() * posescript_root(truth.root[POSE_FRAMES[a]])).magnitude() > np.radians(10)

@@ -11,20 +11,36 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
+from bench.body import normalize_heading
 from bench.data import load_dataset, verify_dataset
+from bench.data.importers.pipeline import import_posescript_dataset
 from tests.cli_helpers import CliResult
-from tests.data.importers.fixtures import POSE_FRAMES, SPLIT_IDS, AmassTruth, build_posescript_v1
+from tests.data.importers.fixtures import (
+    POSE_FRAMES,
+    SPLIT_IDS,
+    ZUP_TO_YUP,
+    AmassTruth,
+    build_posescript_v0,
+    build_posescript_v1,
+    posescript_root,
+)
 
 ImportCli = Callable[..., CliResult]
 
 
-def _expected_pose(truth: AmassTruth, pose_id: int) -> np.ndarray:
-    """The canonical, heading-normalised pose of a fake AMASS frame: root = Rx(tilt), body unchanged."""
+ROLLED_IDS = (2, 13)
+"""Pose ids of the fake frames with a lying, rolled root (fixtures.ROLLED)."""
+
+
+def _check_pose(got: np.ndarray, truth: AmassTruth, pose_id: int) -> None:
+    """A written pose is the AMASS frame with PoseScript's heading rule, in the y-up frame; body unchanged."""
     key = POSE_FRAMES[pose_id]
-    pose = np.zeros((22, 3))
-    pose[0] = [truth.tilt[key], 0.0, 0.0]
-    pose[1:] = truth.body[key]
-    return pose
+    want_root = posescript_root(truth.root[key]).as_matrix()
+    got_root = Rotation.from_rotvec(got[0].astype(np.float64)).as_matrix()
+    np.testing.assert_allclose(got_root, want_root, atol=1e-5)
+    np.testing.assert_allclose(got[1:], truth.body[key], atol=1e-5)
+    if key in truth.tilt:  # upright frames: root = Rx(tilt)
+        np.testing.assert_allclose(got[0], [truth.tilt[key], 0.0, 0.0], atol=1e-5)
 
 
 def test_import_v2_writes_poses_and_captions(import_cli: ImportCli, amass: tuple[Path, AmassTruth],
@@ -39,12 +55,14 @@ def test_import_v2_writes_poses_and_captions(import_cli: ImportCli, amass: tuple
     ds = load_dataset("posescript", bench_home / "data")
     assert verify_dataset(ds.root) == []
     assert ds.manifest["config"]["release_version"] == "V2" and ds.version == "V2"
+    assert ds.manifest["config"]["heading_convention"] == "posescript-euler-zyx"
+    assert "utils.py::get_pose_data_from_file" in ds.manifest["config"]["heading_follows"]
     for split, ids in SPLIT_IDS.items():
         poses = ds.poses(split)
         assert poses.ids.tolist() == [str(i) for i in ids]
         assert poses.poses.dtype == np.float32 and poses.poses.shape == (len(ids), 22, 3)
         for row, pose_id in zip(poses.poses, ids):
-            np.testing.assert_allclose(row, _expected_pose(truth, pose_id), atol=1e-5)
+            _check_pose(row, truth, pose_id)
         assert poses.sequence[0] == POSE_FRAMES[ids[0]][0].replace("BioMotionLab_NTroje/", "BMLrub/")
 
     captions = ds.captions("test")
@@ -67,7 +85,69 @@ def test_import_v1_naming(import_cli: ImportCli, amass: tuple[Path, AmassTruth],
     assert ds.manifest["config"]["release_version"] == "V1"
     assert ds.captions("test")["4"].auto == [f"auto {letter} 4" for letter in "ABCDEF"]
     assert ds.captions("test")["4"].human == ["human four"]
-    np.testing.assert_allclose(ds.poses("val").poses[0], _expected_pose(truth, 3), atol=1e-5)
+    _check_pose(ds.poses("val").poses[0], truth, 3)
+
+
+@pytest.mark.parametrize(("human_file", "version"), [("human6293.json", "V1"), ("posescript_human_6293.json", "V1"),
+                                                      ("human3893.json", "V0")])
+def test_v0_v1_human_file_names(human_file: str, version: str, import_cli: ImportCli,
+                                amass: tuple[Path, AmassTruth], tmp_path: Path) -> None:
+    """V0 is human3893.json; V1's human file is human6293.json (third-party loader) or V2's posescript_human_6293."""
+    root, _ = amass
+    release = tmp_path / "rel"
+    (build_posescript_v0 if version == "V0" else build_posescript_v1)(release)
+    if human_file == "posescript_human_6293.json":
+        (release / "human6293.json").rename(release / human_file)
+    out = tmp_path / "ps"
+    result = import_cli("posescript", "--release", release, "--amass", root, "--out", out)
+    assert result.exit_code == 0, result.stderr
+    ds = load_dataset(out, tmp_path)
+    assert ds.manifest["config"]["release_version"] == version
+    assert ds.manifest["config"]["release_files"]["human"] == human_file
+    assert ds.captions("test")["4"].human == ["human four"]
+    assert ds.captions("test")["4"].auto == [f"auto {letter} 4" for letter in "ABCDEF"]
+
+
+def test_rolled_roots_follow_posescript_not_swing_twist(amass: tuple[Path, AmassTruth], posescript_release: Path,
+                                                        tmp_path: Path) -> None:
+    """Default: PoseScript's Euler-z rule; ``heading="swing-twist-y"`` keeps the old convention, by name."""
+    root, truth = amass
+    default = import_posescript_dataset(posescript_release, root, tmp_path / "ps")
+    twist = import_posescript_dataset(posescript_release, root, tmp_path / "tw", heading="swing-twist-y")
+    ds_default, ds_twist = load_dataset(default["path"], tmp_path), load_dataset(twist["path"], tmp_path)
+    assert ds_twist.manifest["config"]["heading_convention"] == "swing-twist-y"
+    assert ds_default.manifest["config"]["heading_convention"] == "posescript-euler-zyx"
+    for split, ids in SPLIT_IDS.items():
+        got, swing = ds_default.poses(split).poses, ds_twist.poses(split).poses
+        for k, pose_id in enumerate(ids):
+            _check_pose(got[k], truth, pose_id)
+            canonical = np.zeros((1, 22, 3))
+            canonical[0, 0] = (ZUP_TO_YUP * Rotation.from_rotvec(truth.root[POSE_FRAMES[pose_id]])).as_rotvec()
+            want = Rotation.from_rotvec(normalize_heading(canonical)[0, 0])
+            np.testing.assert_allclose(Rotation.from_rotvec(swing[k, 0].astype(np.float64)).as_matrix(),
+                                       want.as_matrix(), atol=1e-5)
+            apart = (Rotation.from_rotvec(got[k, 0].astype(np.float64)).inv()
+                     * Rotation.from_rotvec(swing[k, 0].astype(np.float64))).magnitude()
+            assert (apart > np.radians(10)) == (pose_id in ROLLED_IDS), (pose_id, np.degrees(apart))
+
+
+def test_heading_option_of_the_command_line(import_cli: ImportCli, amass: tuple[Path, AmassTruth],
+                                            posescript_release: Path, bench_home: Path) -> None:
+    result = import_cli("posescript", "--release", posescript_release, "--amass", amass[0], "--heading", "swing-twist-y")
+    assert result.exit_code == 0, result.stderr
+    assert load_dataset("posescript", bench_home / "data").manifest["config"]["heading_convention"] == "swing-twist-y"
+    refused = import_cli("posescript", "--release", posescript_release, "--amass", amass[0], "--heading", "yaw",
+                         "--name", "other")  # fmt: skip
+    assert refused.exit_code == 2 and "'yaw' is not one of" in refused.stderr
+
+
+def test_unknown_heading_convention_is_exit_2_before_reading(amass: tuple[Path, AmassTruth],
+                                                             posescript_release: Path, tmp_path: Path) -> None:
+    from bench.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="unknown heading convention 'yaw'"):
+        import_posescript_dataset(posescript_release, amass[0], tmp_path / "ps", heading="yaw")
+    assert not (tmp_path / "ps").exists()
 
 
 def test_existing_dataset_needs_overwrite(import_cli: ImportCli, amass: tuple[Path, AmassTruth],
@@ -151,11 +231,18 @@ def test_duplicate_key_in_json_object(import_cli: ImportCli, amass: tuple[Path, 
 
 def test_release_rotation_is_not_in_the_written_heading(import_cli: ImportCli, amass: tuple[Path, AmassTruth],
                                                         posescript_release: Path, tmp_path: Path) -> None:
-    """Every imported root faces +z: its forward vector has no x component (heading removed)."""
-    root, _ = amass
+    """PoseScript's rule (Euler z of the z-up root = 0) leaves every root's left axis (body +x) in the
+    vertical x–y plane, pointing to +x; upright roots also face +z."""
+    root, truth = amass
     out = tmp_path / "ps"
     assert import_cli("posescript", "--release", posescript_release, "--amass", root, "--out", out).exit_code == 0
-    roots = load_dataset(out, tmp_path).poses("train").poses[:, 0]
-    forward = Rotation.from_rotvec(roots.astype(np.float64)).apply([0.0, 0.0, 1.0])
+    poses = load_dataset(out, tmp_path).poses("train")
+    rotations = Rotation.from_rotvec(poses.poses[:, 0].astype(np.float64))
+    left = rotations.apply([1.0, 0.0, 0.0])
+    np.testing.assert_allclose(left[:, 2], 0.0, atol=1e-5)
+    assert np.all(left[:, 0] > 0.0)
+    upright = np.array([POSE_FRAMES[int(i)] in truth.tilt for i in poses.ids])
+    assert 0 < upright.sum() < len(upright)  # rolled roots are among them
+    forward = rotations.apply([0.0, 0.0, 1.0])[upright]
     np.testing.assert_allclose(forward[:, 0], 0.0, atol=1e-5)
     assert np.all(forward[:, 2] > 0.9)

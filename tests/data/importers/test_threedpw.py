@@ -16,7 +16,14 @@ from bench.data import load_dataset, verify_dataset
 from bench.data.importers.safe_pickle import UnsafePickleError, load_restricted_pickle
 from bench.data.importers.threedpw import square_box
 from tests.cli_helpers import CliResult
-from tests.data.importers.fixtures import CAMERA_ROTATION, PERSON_COLOURS, build_3dpw, write_3dpw_pickle
+from tests.data.importers.fixtures import (
+    CAMERA_ROTATION,
+    FRAME_IDS_60HZ,
+    PERSON_COLOURS,
+    background,
+    build_3dpw,
+    write_3dpw_pickle,
+)
 
 ImportCli = Callable[..., CliResult]
 
@@ -74,13 +81,12 @@ def test_import_writes_crops_and_camera_frame_poses(import_cli: ImportCli, three
 
     assert verify_dataset(out) == []
     renders = load_dataset(out, tmp_path).renders("test")
-    expected_ids = [f"{truth.sequence}_{k}_{truth.image_ids[f]:05d}"
-                    for f in range(4) for k in range(2) if truth.valid[k, f]]
-    assert renders.ids.tolist() == expected_ids
-    assert f"{truth.sequence}_1_00004" not in renders.ids.tolist()  # invalid camera pose skipped
+    expected_ids = [f"{truth.sequence}_{k}_{f:05d}" for f in range(4) for k in range(2) if truth.valid[k, f]]
+    assert renders.ids.tolist() == expected_ids  # numbered by image (= frame index), not by img_frame_ids
+    assert f"{truth.sequence}_1_00002" not in renders.ids.tolist()  # invalid camera pose skipped
     r_cam = CAMERA_ROTATION.as_matrix()
     for i, render_id in enumerate(expected_ids):
-        k, f = int(render_id.split("_")[-2]), list(truth.image_ids).index(int(render_id.split("_")[-1]))
+        k, f = int(render_id.split("_")[-2]), int(render_id.split("_")[-1])
         pose = truth.poses[k, f, :66].reshape(22, 3)
         want_root = r_cam @ Rotation.from_rotvec(pose[0]).as_matrix()
         got_root = Rotation.from_rotvec(renders.poses_camera[i, 0].astype(np.float64)).as_matrix()
@@ -90,6 +96,8 @@ def test_import_writes_crops_and_camera_frame_poses(import_cli: ImportCli, three
         assert image.shape == (224, 224, 3) and image.dtype == np.uint8
         centre = image[100:124, 100:124].reshape(-1, 3).mean(axis=0)
         np.testing.assert_allclose(centre, PERSON_COLOURS[k], atol=25)  # the crop shows the right person
+        corner = image[:8, :8].reshape(-1, 3).mean(axis=0)
+        np.testing.assert_allclose(corner, background(f), atol=12)  # ... cut from frame f's own image
     camera = np.load(out / "renders" / "test.npz", allow_pickle=False)
     assert camera["camera"].shape == (7, 7) and camera["betas"].shape == (7, 10)
     people = np.array([int(i.split("_")[-2]) for i in expected_ids])
@@ -103,8 +111,7 @@ def test_stride_keeps_every_nth_frame(import_cli: ImportCli, threedpw, tmp_path:
     result = import_cli("3dpw", "--root", root, "--split", "test", "--stride", "2", "--out", out)
     assert result.exit_code == 0, result.stderr
     ids = load_dataset(out, tmp_path).renders("test").ids.tolist()
-    assert ids == [f"{truth.sequence}_{k}_{truth.image_ids[f]:05d}" for f in (0, 2) for k in (0, 1)
-                   if truth.valid[k, f]]
+    assert ids == [f"{truth.sequence}_{k}_{f:05d}" for f in (0, 2) for k in (0, 1) if truth.valid[k, f]]
 
 
 def _rewrite(root: Path, change: Callable[[dict], None]) -> None:
@@ -112,6 +119,35 @@ def _rewrite(root: Path, change: Callable[[dict], None]) -> None:
     data = load_restricted_pickle(path)
     change(data)
     write_3dpw_pickle(path, data)
+
+
+def test_fixture_is_a_python2_latin1_pickle(threedpw) -> None:
+    """The fixture is as the peers' loaders read the release: latin-1 byte strings, 60 Hz frame ids."""
+    root, truth = threedpw
+    path = next((root / "sequenceFiles" / "test").glob("*.pkl"))
+    with pytest.raises(UnicodeDecodeError):  # Python 2 byte strings: unreadable without encoding='latin1'
+        pickle.loads(path.read_bytes())  # our own fixture file, never user data
+    data = load_restricted_pickle(path)
+    assert isinstance(data["sequence"], np.ndarray) and data["sequence"].ndim == 0
+    assert data["img_frame_ids"].tolist() == FRAME_IDS_60HZ.tolist() != list(range(truth.frames))
+    assert sorted(p.name for p in (root / "imageFiles" / truth.sequence).iterdir()) == [
+        f"image_{f:05d}.jpg" for f in range(truth.frames)]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [np.array("courtyard_fake_00"), np.array(b"courtyard_fake_00"), "courtyard_fake_00", np.str_("courtyard_fake_00")],
+    ids=["0-d str array", "0-d bytes array", "str", "numpy str"],
+)
+def test_sequence_name_as_string_or_0d_array(value: object, import_cli: ImportCli, threedpw, tmp_path: Path) -> None:
+    """mmhuman3d reads the name as ``str(data['sequence'])``: a 0-d numpy string array is as good as a str."""
+    root, truth = threedpw
+    _rewrite(root, lambda d: d.__setitem__("sequence", value))
+    out = tmp_path / "o"
+    result = import_cli("3dpw", "--root", root, "--split", "test", "--out", out)
+    assert result.exit_code == 0, result.stderr
+    ids = load_dataset(out, tmp_path).renders("test").ids.tolist()
+    assert ids[0] == f"{truth.sequence}_0_00000" and all(i.startswith("courtyard_fake_00_") for i in ids)
 
 
 ERROR_CASES: dict[str, tuple[Callable[[Path], None], str]] = {
@@ -122,6 +158,8 @@ ERROR_CASES: dict[str, tuple[Callable[[Path], None], str]] = {
                         "field 'cam_poses'"),
     "missing image": (lambda r: next((r / "imageFiles").rglob("image_00002.jpg")).unlink(),
                       "image file does not exist"),
+    "bad sequence name": (lambda r: _rewrite(r, lambda d: d.__setitem__("sequence", np.array(["a", "b"]))),
+                          "bad sequence name"),
     "no sequence files": (lambda r: next((r / "sequenceFiles" / "test").glob("*.pkl")).unlink(),
                           "no 3DPW sequence files"),
     "unsafe pickle": (lambda r: next((r / "sequenceFiles" / "test").glob("*.pkl")).write_bytes(
