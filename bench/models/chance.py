@@ -41,5 +41,5 @@ class Chance(ModelAdapter):
             pool = self._texts[component]
             return [pool[int(np.random.default_rng(seed).integers(len(pool)))] for seed in seeds]
         if self._poses is None:
-            self._poses = np.asarray(train_poses(self.dataset).poses, dtype=np.float32)
+            self._poses = train_poses(self.dataset)
         return [self._poses[int(np.random.default_rng(seed).integers(len(self._poses)))].copy() for seed in seeds]

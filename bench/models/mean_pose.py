@@ -49,7 +49,7 @@ class MeanPose(ModelAdapter):
 
     @classmethod
     def load(cls, ctx: ModelContext) -> MeanPose:
-        return cls(rotation_mean(train_poses(ctx.dataset).poses))
+        return cls(rotation_mean(train_poses(ctx.dataset)))
 
     def predict(self, requests: Sequence[Request], seeds: Sequence[int]) -> list[Prediction | SampleFailure]:
         return [self.mean.copy() for _ in requests]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from bench.errors import DataError
 from tasks import get_task
 
@@ -44,8 +46,16 @@ def first_texts(dataset: Dataset, component: str) -> dict[str, str]:
     return out
 
 
-def train_poses(dataset: Dataset):  # noqa: ANN201  (bench.data.PoseSet)
-    """The training :class:`bench.data.PoseSet` (ids (N,), poses float32 (N, 22, 3))."""
-    if not dataset.has("poses", TRAIN_SPLIT):
-        raise DataError(f"dataset has no poses/{TRAIN_SPLIT}", file=str(dataset.root))
-    return dataset.poses(TRAIN_SPLIT)
+def train_poses(dataset: Dataset) -> np.ndarray:
+    """float32 (N, 22, 3) training poses: ``poses/train``, or, for a dataset of pose pairs only (a
+    PoseFix import), the distinct poses of ``pairs/train`` (A and B, first occurrence of each pose id,
+    in pose-id order)."""
+    if dataset.has("poses", TRAIN_SPLIT):
+        return np.asarray(dataset.poses(TRAIN_SPLIT).poses, dtype=np.float32)
+    if dataset.has("pairs", TRAIN_SPLIT):
+        pairs = dataset.pairs(TRAIN_SPLIT)
+        pose_ids = np.concatenate([pairs.a_ids, pairs.b_ids])
+        _, first = np.unique(pose_ids, return_index=True)
+        return np.ascontiguousarray(np.concatenate([pairs.poses_a, pairs.poses_b])[first], dtype=np.float32)
+    raise DataError(f"dataset has neither poses/{TRAIN_SPLIT} nor pairs/{TRAIN_SPLIT} to draw training poses from",
+                    file=str(dataset.root))  # fmt: skip

@@ -81,5 +81,5 @@ def test_real_data_recipe(tmp_path: Path, bench_home: Path, monkeypatch: pytest.
     assert row.evaluator_id == "posetext-posescript-s0"
     assert "dataset 'posescript-body22' is not pinned" in row.ineligible_reasons
     assert "is not the pinned posetext-synth-v1" in row.ineligible_reasons
-    gt_rows = table[(table.entry == "gt") & (table.data_name == "posefix-body22")]
-    assert set(gt_rows.task) == {"posediff", "poseedit"} and not gt_rows.eligible.any()
+    posefix_rows = table[(table.entry == "chance") & (table.data_name == "posefix-body22")]
+    assert set(posefix_rows.task) == {"posediff", "poseedit"} and not posefix_rows.eligible.any()
