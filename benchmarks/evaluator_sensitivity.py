@@ -252,7 +252,6 @@ def _fid_rows(evaluator: Evaluator, dataset: Dataset, ids: tuple[str, ...], pose
     """
     from bench.metrics import fid
     from bench.models.mean_pose import rotation_mean
-    from bench.models.train_pool import train_poses
 
     test = dataset.poses(SPLIT)
     position = {pose_id: i for i, pose_id in enumerate(test.ids.tolist())}
@@ -270,7 +269,7 @@ def _fid_rows(evaluator: Evaluator, dataset: Dataset, ids: tuple[str, ...], pose
                    warnings=tuple(result.warnings))  # fmt: skip
 
     rows = [fid_row("FID half A", pose_emb[a], f"disjoint halves {split_note}; B is every FID row's real set")]
-    train = train_poses(dataset)
+    train = dataset.poses("train")  # the PoseSet, with its archetype labels
     if train.archetype is None:
         rows.append(Row("FID train, archetype rows", len(a), note="skipped: the dataset has no archetype labels"))
     else:
