@@ -24,6 +24,7 @@ from retrieval_models.encoders import ArchConfig
 from retrieval_models.evaluator import Evaluator
 from retrieval_models.model import KINDS, RetrievalModel
 from retrieval_models.pinned import EVALUATORS, SHA256_PATTERN
+from retrieval_models.posescript import NETWORK as POSESCRIPT_NETWORK
 from retrieval_models.word_embeddings import TextModelSpec, WordEmbeddings, load_word_embeddings
 
 logger = logging.getLogger(__name__)
@@ -175,6 +176,13 @@ def load_evaluator(
     card_path = path.with_suffix(".json")
     if card.get("sha256") != sha:
         raise CheckpointError(f"card records SHA-256 {card.get('sha256')!r} but the file has {sha}", file=card_path)
+    if card.get("network") == POSESCRIPT_NETWORK:
+        from retrieval_models.posescript.release import load_imported
+
+        evaluator = load_imported(path, card, text_model)
+        logger.info("loaded imported evaluator %s (%s, release sha256 %s)", evaluator.id, card["kind"],
+                    evaluator.sha256[:12])  # fmt: skip
+        return evaluator
     try:
         arch = ArchConfig.from_dict(dict(card["architecture"]))
     except (KeyError, TypeError, ValueError) as exc:

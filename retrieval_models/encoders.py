@@ -151,12 +151,17 @@ def feature_width(kind: str) -> int:
 
 
 class PoseEncoder(nn.Module):
-    """(B, 22, 3) axis-angle (root first, SMPL order) -> (B, D) unit vectors."""
+    """(B, 22, 3) axis-angle (root first, SMPL order) -> (B, D) unit vectors.
 
-    def __init__(self, arch: ArchConfig) -> None:
+    ``input_width`` overrides F (the width :func:`poses_to_features` gives for ``arch``): a network
+    that feeds :meth:`encode_features` its own input, such as PoseScript's released pose encoder
+    (52 joints x 3 axis-angle values, ``retrieval_models.posescript``), reuses the same MLP.
+    """
+
+    def __init__(self, arch: ArchConfig, input_width: int | None = None) -> None:
         super().__init__()
         self.features = arch.pose_features
-        width, hidden = feature_width(arch.pose_features), arch.pose_hidden
+        width, hidden = input_width or feature_width(arch.pose_features), arch.pose_hidden
         self.input_norm = nn.BatchNorm1d(width)
         self.fc1 = nn.Linear(width, hidden)
         self.hidden_norm = nn.BatchNorm1d(hidden)
@@ -224,11 +229,11 @@ class PairEncoder(nn.Module):
     what pair instructions describe ("move the right hand a bit to the left").
     """
 
-    def __init__(self, arch: ArchConfig) -> None:
+    def __init__(self, arch: ArchConfig, input_width: int | None = None) -> None:
         super().__init__()
         d = arch.latent_dim
         self.fusion = arch.pair_fusion
-        self.pose = PoseEncoder(arch)
+        self.pose = PoseEncoder(arch, input_width)
         extra = {"concat": 0, "concat+diff": d, "concat+delta": feature_width(arch.pose_features)}[self.fusion]
         if self.fusion == "concat+delta":
             self.delta_norm = nn.BatchNorm1d(extra)
@@ -245,6 +250,11 @@ class PairEncoder(nn.Module):
         elif self.fusion == "concat+delta":
             feat_a, feat_b = features.split(poses_a.shape[0])
             parts.append(self.delta_norm(feat_b - feat_a))
+        return self.fuse(parts)
+
+    def fuse(self, parts: list[torch.Tensor]) -> torch.Tensor:
+        """The pair MLP: ``parts`` (each (B, .), concatenated in order) -> (B, D) unit vectors.
+        The last LeakyReLU comes before the normalisation, as in PoseFix."""
         x = torch.cat(parts, dim=-1)
         for layer in (self.fuse1, self.fuse2, self.fuse3):
             x = F.leaky_relu(layer(x), 0.01)

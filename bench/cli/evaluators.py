@@ -120,6 +120,43 @@ def train_command(ctx: click.Context, kind: str, data: str, seed: int, epochs: i
         _echo_metrics(result.card["metrics"])
 
 
+@evaluators.command("import")
+@click.argument("family", type=click.Choice(["posescript"]))
+@click.argument("checkpoint", type=click.Path(path_type=Path))
+@click.option("--text-model", type=click.Path(file_okay=False, path_type=Path),
+              help="The local distilbert-base-uncased folder it was trained with [the config's text_model].")  # fmt: skip
+@click.option("--name", help="Evaluator name [posescript-<posetext|pairtext>-<sha256 prefix>].")
+@click.option("--hand-pose", type=click.Path(dir_okay=False, path_type=Path),
+              help="Hand joints appended to 22-joint poses (.npy or torch tensor, 90 values; UniPose's "
+                   "default_hand_pose.pt) [zeros, PoseScript's T_POSE].")  # fmt: skip
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Output folder [BENCH_HOME/evaluators].")
+@json_option
+@click.pass_context
+def import_command(ctx: click.Context, family: str, checkpoint: Path, text_model: Path | None, name: str | None,
+                   hand_pose: Path | None, out: Path | None, as_json: bool) -> None:  # fmt: skip
+    """Register a released FAMILY retrieval CHECKPOINT (PoseScript's ret_distilbert_* or PoseFix's
+    modret_distilbert_* checkpoint_best.pth) as an evaluator, read with torch.load(weights_only=True)."""
+    from bench.errors import ConfigError
+    from retrieval_models.posescript.release import import_release
+
+    config = state(ctx).config
+    text_model = text_model or config.text_model
+    if text_model is None:
+        raise ConfigError("a PoseScript evaluator needs its DistilBERT folder: pass --text-model DIR or set "
+                          "BENCH_TEXT_MODEL", field="--text-model")  # fmt: skip
+    evaluator = import_release(checkpoint, text_model, out or config.user_evaluators_dir, name, hand_pose=hand_pose)
+    summary = {"name": evaluator.id, "kind": evaluator.kind, "release_sha256": evaluator.sha256,
+               "path": str((out or config.user_evaluators_dir) / f"{evaluator.id}.safetensors")}  # fmt: skip
+    if as_json:
+        echo_json(summary)
+        return
+    pinned = "posetext-synth-v1" if evaluator.kind == "pose-text" else "pairtext-synth-v1"
+    click.echo(f"imported {evaluator.kind} evaluator {evaluator.id} (release sha256 {evaluator.sha256})\n"
+               f"wrote {summary['path']}\n"
+               f"evaluate it: bench evaluators eval {evaluator.id} --data DATA\n"
+               f"score with it: bench score BUNDLE --data DATA --evaluator {pinned}={evaluator.id}")  # fmt: skip
+
+
 def _echo_metrics(metrics: dict[str, dict[str, Any]]) -> None:
     keys = [k for k in next(iter(metrics.values()), {}) if k not in ("source", "seed")]
     echo_table([{"metric": k, **{split: values.get(k) for split, values in metrics.items()}} for k in keys])

@@ -73,6 +73,19 @@ def amass_to_canonical(poses_zup: np.ndarray) -> np.ndarray:
     return premultiply_root(poses_zup, AMASS_ZUP_TO_YUP)
 
 
+def canonical_to_amass(poses: np.ndarray) -> np.ndarray:
+    """Canonical y-up poses → AMASS z-up poses, the inverse of :func:`amass_to_canonical`:
+    ``root ← Rx(+90°) · root``. What PoseScript's own networks read (an upright body has a root of
+    about Rx(+90°)).
+
+    Args:
+        poses: float (N, 22, 3) axis-angle, radians, canonical frame.
+    Returns:
+        float64 (N, 22, 3), AMASS world frame (z up).
+    """
+    return premultiply_root(poses, AMASS_ZUP_TO_YUP.T)
+
+
 def heading_yaw(poses: np.ndarray, convention: str) -> np.ndarray:
     """The yaw ψ about +y that ``convention`` removes from each canonical (y-up) pose.
 

@@ -10,12 +10,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from bench.hashing import sha256_file
 from tests.cli_helpers import run_bench
 from tests.data.importers.fixtures import (
     build_amass,
     build_posefix,
     build_posescript_v2,
 )
+from tests.retrieval_models.posescript_release import distilbert_state, release_state_dict, write_release_checkpoint
 from tests.retrieval_models.test_word_embeddings import _tiny_distilbert
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "real_data.md"
@@ -50,6 +52,10 @@ def test_real_data_recipe(tmp_path: Path, bench_home: Path, monkeypatch: pytest.
     build_posescript_v2(paths["POSESCRIPT_RELEASE"])
     build_posefix(paths["POSEFIX_RELEASE"])
     _tiny_distilbert(paths["TEXT_MODEL"], seed=0)  # a random stand-in for the user's DistilBERT folder
+    for kind, var in (("pose-text", "POSESCRIPT_RETRIEVAL_CKPT"), ("pair-text", "POSEFIX_RETRIEVAL_CKPT")):
+        paths[var] = tmp_path / f"{kind}-checkpoint_best.pth"  # release-layout checkpoints, random weights
+        state = release_state_dict(kind, distilbert_state(paths["TEXT_MODEL"]), 32, 52, seed=1)
+        write_release_checkpoint(paths[var], state, 32, 52)
 
     def substitute(command: str) -> list[str]:
         args = shlex.split(re.sub(r"\$([A-Z_]+)", lambda m: str(paths[m.group(1)]), command))
@@ -72,11 +78,17 @@ def test_real_data_recipe(tmp_path: Path, bench_home: Path, monkeypatch: pytest.
 
     built = run_bench("leaderboard", "build", "--json")
     assert built.exit_code == 0, built.stderr
-    assert '"ineligible": 2' in built.stdout
+    assert '"ineligible": 3' in built.stdout
+    released = next(out for c, out in outputs.items() if "posetext-synth-v1=posescript-released" in c)
+    release_sha = sha256_file(paths["POSESCRIPT_RETRIEVAL_CKPT"])
+    assert f"evaluator posescript-released ({release_sha[:12]})" in released, released
+    evaluated = next(out for c, out in outputs.items() if c.startswith("bench evaluators eval posefix-released"))
+    assert "mRecall" in evaluated
     table = pd.read_parquet(bench_home / "leaderboard" / "table.parquet")
-    row = table[(table.entry == "chance") & (table.task == "text2pose") & (table.metric == "mpjpe_mm")]
-    assert len(row) == 1
-    row = row.iloc[0]
+    rows = table[(table.entry == "chance") & (table.task == "text2pose") & (table.metric == "mpjpe_mm")]
+    assert sorted(rows.evaluator_id) == ["posescript-released", "posetext-posescript-s0"]
+    assert set(rows[rows.evaluator_id == "posescript-released"].evaluator_sha256) == {release_sha}
+    row = rows[rows.evaluator_id == "posetext-posescript-s0"].iloc[0]
     assert not row.eligible and row.data_name == "posescript-body22" and row.n == 4
     assert row.evaluator_id == "posetext-posescript-s0"
     assert "dataset 'posescript-body22' is not pinned" in row.ineligible_reasons
