@@ -23,7 +23,16 @@ from leaderboard.page_task import render_plots, render_task
 from leaderboard.page_upload import render_upload
 from leaderboard.serve import TABLE_ENV
 from leaderboard.text import md_escape
-from leaderboard.view import FAMILY_ORDER, MainTable, ViewFilter, datasets, main_table, task_order, visible_rows
+from leaderboard.view import (
+    FAMILY_ORDER,
+    MainTable,
+    ViewFilter,
+    datasets,
+    hidden_runs,
+    main_table,
+    task_order,
+    visible_rows,
+)
 
 SECTIONS = ("Leaderboard", "Task details", "Plots", "Samples", "Submit", "About")
 
@@ -93,13 +102,14 @@ def main() -> None:
     view_tasks = task_order(board, set(visible_rows(board, f)["task"]))
     with tabs[0]:
         if tabs[0].open:
-            render_table(board, cached_main_table(board, digest, f, normalised), f.rp_protocol)
+            render_table(board, cached_main_table(board, digest, f, normalised), f.rp_protocol, hidden_runs(board, f))
     with tabs[1]:
         if tabs[1].open:
             render_task(board, f, view_tasks)
     with tabs[2]:
         if tabs[2].open:
-            render_plots(board, cached_main_table(board, digest, f, False), cached_main_table(board, digest, f, True))
+            render_plots(board, cached_main_table(board, digest, f, False), cached_main_table(board, digest, f, True),
+                         hidden_runs(board, f))
     with tabs[3]:
         if tabs[3].open:
             render_samples(board, f, view_tasks, config.data_dir)

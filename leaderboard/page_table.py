@@ -118,10 +118,14 @@ def column_config(board: Board, table: MainTable, rp_protocol: str) -> dict[str,
     return config
 
 
-def render_table(board: Board, table: MainTable, rp_protocol: str) -> None:
-    """The main table (rank order, or best first on a chosen task), its notes, legend and a CSV download."""
+def render_table(board: Board, table: MainTable, rp_protocol: str, hidden: str | None = None) -> None:
+    """The main table (rank order, or best first on a chosen task), its notes, legend and a CSV download.
+
+    ``hidden``: why the view leaves runs out (:func:`leaderboard.view.hidden_runs`), said when it is empty."""
     if table.frame.empty:
-        st.info("No scores in this view. Loosen the filters or show ineligible runs.")
+        advice = (f"{md_escape(hidden)} Tick **Show ineligible runs** to see them." if hidden
+                  else "Loosen the filters or show ineligible runs.")  # fmt: skip
+        st.info(f"No scores in this view. {advice}")
         return
     labels = list(table.task_columns)
     if st.session_state.get("sort_by") not in (RANK_SORT, *labels):

@@ -68,11 +68,12 @@ def render_task(board: Board, f: ViewFilter, tasks: list[str]) -> None:
     st.altair_chart(ci_bars(data, metric, str(first["unit"]), str(first["direction"])), width="stretch")
 
 
-def render_plots(board: Board, raw: MainTable, normalised: MainTable) -> None:
-    """Normalised small multiples of chosen entries, and score against parameter count."""
+def render_plots(board: Board, raw: MainTable, normalised: MainTable, hidden: str | None = None) -> None:
+    """Normalised small multiples of chosen entries, and score against parameter count; ``hidden``:
+    why the view leaves runs out (:func:`leaderboard.view.hidden_runs`), said when it is empty."""
     from leaderboard.plots import normalised_multiples, size_plot
     if raw.frame.empty:
-        st.info("No scores in this view.")
+        st.info("No scores in this view." + (f" {md_escape(hidden)}" if hidden else ""))
         return
     frame = normalised.frame
     labels = [entry_label(e, v) for e, v in zip(frame["Entry"], frame["Version"], strict=True)]

@@ -119,6 +119,39 @@ def visible_rows(board: Board, f: ViewFilter) -> pd.DataFrame:
     return rows[mask & rows["task"].isin(wanted)]
 
 
+_HIDDEN_CAUSES: tuple[tuple[str, str], ...] = (
+    ("differs from the pinned", "their {data} test data differs from the pinned build"),
+    ("is not pinned by task version", "dataset {data} is not pinned by the task versions"),
+    ("is not the pinned", "they were scored with an evaluator other than the pinned one"),
+    ("--limit", "only part of each split was scored (--limit)"),
+    ("body model", "another body model was used"),
+)
+"""(text found in a stored ineligibility reason, the short cause shown for it); reasons are the ones
+``submissions.scoring`` writes."""
+
+
+def hidden_runs(board: Board, f: ViewFilter) -> str | None:
+    """Why the view leaves runs out, or None when it leaves none out (or shows ineligible runs).
+
+    For example ``"2 runs hidden: their synth-full test data differs from the pinned build (2)."``:
+    each cause with the number of runs it hides (a run can have several)."""
+    if f.include_ineligible:
+        return None
+    rows = visible_rows(board, replace(f, include_ineligible=True))
+    hidden = rows[~rows["eligible"].astype(bool)]
+    if hidden.empty:
+        return None
+    runs_by_cause: dict[str, set[object]] = {}
+    for run_id, data, reasons in zip(hidden["run_id"], hidden["data_name"], hidden["ineligible_reasons"].fillna(""),
+                                     strict=True):  # fmt: skip
+        for reason in reasons.split("; "):
+            template = next((text for key, text in _HIDDEN_CAUSES if key in reason), reason or "no reason stored")
+            runs_by_cause.setdefault(template.format(data=data), set()).add(run_id)
+    count = hidden["run_id"].nunique()
+    causes = sorted(runs_by_cause.items(), key=lambda item: (-len(item[1]), item[0]))
+    return f"{count} run{'' if count == 1 else 's'} hidden: " + "; ".join(f"{c} ({len(r)})" for c, r in causes) + "."
+
+
 def headline(board: Board, f: ViewFilter) -> pd.DataFrame:
     """One row per (entry, model version, task in view): the newest visible run's headline score,
     plus a boolean ``comparable`` column."""

@@ -48,15 +48,16 @@ def build(ctx: click.Context, name: str, size: str, seed: int, force: bool, work
           as_json: bool) -> None:  # fmt: skip
     """Build the synthetic dataset NAME (only `synth`)."""
     from bench.data.synth.build import build_synth
-    from bench.data.synth.pinned import pinned_hash
+    from bench.data.synth.pinned import compare_with_pinned, pinned_hash
 
     root = out or state(ctx).config.data_dir / f"{name}-{size}"
     report = build_synth(root, size=size, seed=seed, workers=workers, force=force)
     test_hash = report.manifest["splits"]["test"]["hash"]
     expected = pinned_hash(size, seed)
     if expected is not None and expected != test_hash:
-        logger.warning("test-split hash %s differs from the pinned %s: this build is not the published %s data",
-                       test_hash, expected, size)  # fmt: skip
+        comparison = compare_with_pinned(report.manifest)
+        logger.warning("test-split hash %s differs from the pinned %s: this build is not the published %s data%s",
+                       test_hash, expected, size, f" ({comparison.summary()})" if comparison else "")  # fmt: skip
     summary = {"root": str(report.root), "size": size, "seed": seed, "test_hash": test_hash,
                "pinned": None if expected is None else expected == test_hash,
                "seconds": {k: round(v, 1) for k, v in report.seconds.items()}}  # fmt: skip
@@ -139,9 +140,12 @@ def info(ctx: click.Context, name: str | None, stats: bool, as_json: bool) -> No
 @click.argument("name", required=False)
 @click.pass_context
 def verify(ctx: click.Context, name: str | None) -> None:
-    """Re-hash every file of dataset NAME (default: every dataset) against its manifest."""
+    """Re-hash every file of dataset NAME (default: every dataset) against its manifest; for a
+    PoseBench-Synth build, also compare its test split with the published one (exit 2 naming the
+    files and components that differ)."""
     from bench.data.dataset import load_dataset
     from bench.data.manifest import verify_dataset
+    from bench.data.synth.pinned import compare_with_pinned
 
     data_dir = state(ctx).config.data_dir
     if name is not None:
@@ -153,6 +157,7 @@ def verify(ctx: click.Context, name: str | None) -> None:
         roots = _dataset_roots(data_dir)
         if not roots:
             raise DataError(f"no datasets in {data_dir}; build one with `bench data build synth`", file=data_dir)
+    not_pinned = []
     for root in roots:
         problems = verify_dataset(root)
         if problems:
@@ -160,4 +165,13 @@ def verify(ctx: click.Context, name: str | None) -> None:
             for problem in problems[1:]:
                 logger.debug("%s", problem)
             raise DataError(problems[0] + more)
-        click.echo(f"ok {root} ({len(load_dataset(root, root.parent).manifest['files'])} files)")
+        manifest = load_dataset(root, root.parent).manifest
+        comparison = compare_with_pinned(manifest)
+        pinned = "" if comparison is None else f"; {comparison.summary()}"
+        click.echo(f"ok {root} ({len(manifest['files'])} files{pinned})")
+        if comparison is not None and not comparison.matches:
+            for rel in (*comparison.changed, *comparison.missing, *comparison.extra):
+                logger.debug("differs from the pinned build: %s", rel)
+            not_pinned.append(f"{root}: intact, but {comparison.summary()}; runs on it are not leaderboard-eligible")
+    if not_pinned:
+        raise DataError(not_pinned[0] + (f" (and {len(not_pinned) - 1} more dataset(s))" if len(not_pinned) > 1 else ""))

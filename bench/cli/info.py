@@ -47,6 +47,24 @@ def _datasets(data_dir: Path) -> list[str]:
     return sorted(p.name for p in data_dir.iterdir() if (p / "manifest.json").is_file())
 
 
+def _pinned_builds(data_dir: Path, names: list[str]) -> dict[str, dict[str, Any]]:
+    """Synth builds among ``names`` -> how their test split compares with the published build."""
+    from bench.data.manifest import read_manifest
+    from bench.data.synth.pinned import compare_with_pinned
+    from bench.errors import DataError
+
+    out = {}
+    for name in names:
+        try:
+            comparison = compare_with_pinned(read_manifest(data_dir / name))
+        except DataError:
+            continue
+        if comparison is not None:
+            out[name] = {"matches": comparison.matches, "summary": comparison.summary(),
+                         "differing_files": comparison.by_component()}  # fmt: skip
+    return out
+
+
 def _files(directory: Path, pattern: str) -> list[str]:
     return sorted(p.name for p in directory.glob(pattern)) if directory.is_dir() else []
 
@@ -69,7 +87,8 @@ def collect_info(config: BenchConfig) -> dict[str, Any]:
             **body.description,
         },
         "home": str(config.home),
-        "data": {"dir": str(config.data_dir), "present": _datasets(config.data_dir)},
+        "data": {"dir": str(config.data_dir), "present": (present := _datasets(config.data_dir)),
+                 "pinned": _pinned_builds(config.data_dir, present)},
         "evaluators": {
             "shipped_dir": str(config.shipped_evaluators_dir),
             "shipped": _files(config.shipped_evaluators_dir, "*.safetensors"),
@@ -109,6 +128,7 @@ def info(ctx: click.Context, as_json: bool) -> None:
         + f", {body.get('num_joints', '?')} joints",
         f"home            {data['home']}",
         f"data            {data['data']['dir']}: {_present(data['data']['present'])}",
+        *(f"                {name}: {pinned['summary']}" for name, pinned in data["data"]["pinned"].items()),
         f"evaluators      shipped: {_present(data['evaluators']['shipped'])}; "
         f"user ({data['evaluators']['user_dir']}): {_present(data['evaluators']['user'])}",
         f"models          shipped: {_present(data['models']['shipped'])}; "

@@ -191,6 +191,7 @@ def test_only_ineligible_runs_page(bench_home: Path) -> None:
     build_table(store, bench_home / "leaderboard" / "table.parquet")
     at = open_app()
     assert "No scores in this view" in at.info[0].value and not at.dataframe
+    assert "1 run hidden: only part of each split was scored (--limit) (1)." in at.info[0].value.replace("\\", "")
     at.toggle(key="ineligible").set_value(True).run()
     assert row(table(at), "smoke")["Flags"].startswith("ineligible")
     for section in ("Task details", "Plots", "Samples", "About"):

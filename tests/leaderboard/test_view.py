@@ -17,7 +17,7 @@ import leaderboard.upload
 from leaderboard.build import SCHEMA, Board
 from leaderboard.normalise import normalise, normalised_mean, rank, task_anchors
 from leaderboard.text import md_escape
-from leaderboard.view import ViewFilter, headline, main_table
+from leaderboard.view import ViewFilter, headline, hidden_runs, main_table
 
 TASKS = {
     "up": {"family": "comprehension", "input_modality": "pose", "main_metric": "acc", "main_by_protocol": {},
@@ -94,6 +94,22 @@ def test_ineligible_runs_only_when_asked() -> None:
     assert "m" not in set(main_table(rows, ViewFilter()).frame["Entry"])
     frame = main_table(rows, ViewFilter(include_ineligible=True)).frame.set_index("Entry")
     assert frame.loc["m", "Rank"] == 1 and frame.loc["m", "Flags"] == "ineligible: --limit 2"
+
+
+def test_hidden_runs_say_why() -> None:
+    rows = board([(1, "gt", "up", 90.0, "a"), (2, "m", "up", 70.0, "a", "verified", False),
+                  (2, "m", "down", 7.0, "a", "verified", False), (3, "n", "down", 5.0, "a", "verified", False)])  # fmt: skip
+    reasons = {2: "up: synth-small/test hash 0123456789ab differs from the pinned fedcba987654; --limit 8: only part",
+               3: "down: evaluator mine (abc) is not the pinned posetext-synth-v1"}  # fmt: skip
+    rows.scores["ineligible_reasons"] = [reasons.get(r, "") for r in rows.scores["run_id"]]
+    assert hidden_runs(rows, ViewFilter()) == (
+        "2 runs hidden: only part of each split was scored (--limit) (1); their synth-small test data differs from "
+        "the pinned build (1); they were scored with an evaluator other than the pinned one (1).")
+    assert hidden_runs(rows, ViewFilter(tasks=("up",))) == ("1 run hidden: only part of each split was scored "
+                                                            "(--limit) (1); their synth-small test data differs "
+                                                            "from the pinned build (1).")  # fmt: skip
+    assert hidden_runs(rows, ViewFilter(include_ineligible=True)) is None
+    assert hidden_runs(board([(1, "gt", "up", 90.0, "a")]), ViewFilter()) is None
 
 
 def test_markdown_escape_leaves_no_live_markup() -> None:
