@@ -16,8 +16,12 @@ so values are comparable with theirs:
   pytorch-fid; the retry is logged and recorded in ``FID.eps_used`` and ``FID.warnings``;
 * a complex square root is accepted, keeping its real part, when the largest ``|imag|`` on its
   diagonal is at most 1e-3 (recorded in ``FID.max_imag``), otherwise it is an error;
-* rounding can make identical sets come out slightly negative: values in ``[−1e-6, 0)`` become 0;
-  a value below −1e-6 is returned as is with a warning.
+* identical statistics (bitwise equal means and covariances, e.g. a set against itself) give
+  exactly 0, the distance of a Gaussian to itself, without the square root: through BLAS the
+  formula leaves a rounding residue whose size and sign depend on the CPU's kernels (2.1e-14 under
+  OpenBLAS's SkylakeX kernels, 0 under Haswell);
+* rounding can make near-identical sets come out slightly negative: values in ``[−1e-6, 0)`` become
+  0; a value below −1e-6 is returned as is with a warning.
 
 With ``N <= D`` the covariance is rank-deficient and the estimate is poor; the result then carries
 a warning (state ``N`` and use the same ``N`` for both sets when reporting).
@@ -154,6 +158,8 @@ def fid_from_stats(
     for name, arr in (("sigma1", s1), ("sigma2", s2)):
         if np.abs(arr - arr.T).max() > 1e-9 * max(1.0, np.abs(arr).max()):
             raise ValidationError("covariance is not symmetric", field=name)
+    if np.array_equal(m1, m2) and np.array_equal(s1, s2):
+        return FID(value=0.0, eps_used=0.0, max_imag=0.0, n_pred=None, n_real=None, dim=dim, warnings=())
     notes: list[str] = []
     eps_used = 0.0
     covmean = _sqrtm(s1 @ s2)
