@@ -12,8 +12,9 @@ Implementation: poses are processed in chunks of exactly ``CHUNK`` (the last one
 rotations held component-major, ``(3, 3, J, CHUNK)``, so every operation runs on contiguous rows.
 Every pose goes through identically shaped computations, so its joints are bitwise identical
 whatever the batch size, and memory stays bounded for any batch. World rotations are composed one
-tree level at a time (7 levels with children for SMPL); each joint's position is then the sum of
-the rotated rest offsets along its chain of ancestors, one matrix product.
+tree level at a time (7 levels with children for SMPL), then positions (each joint's parent's plus its
+rotated rest offset). Every sum is written out in a fixed order (no matrix product, no reduction),
+so the joints are the same on every CPU, whatever BLAS or SIMD kernels it has.
 """
 
 from __future__ import annotations
@@ -43,14 +44,14 @@ class _TreePlan:
     """Per depth ≥ 1 with any: (joints at that depth that have children, their parents)."""
     child_parents: torch.Tensor
     """(J-1,) long, the parent of each joint 1..J-1."""
-    ancestors: torch.Tensor
-    """(J, J-1) float64; ``[j, k-1] = 1`` when joint k ≥ 1 is joint j or one of its ancestors."""
+    depths: tuple[tuple[torch.Tensor, torch.Tensor], ...]
+    """Per depth ≥ 1: (all joints at that depth, their parents)."""
 
-    def on(self, device: torch.device, dtype: torch.dtype) -> _TreePlan:
+    def on(self, device: torch.device) -> _TreePlan:
         return _TreePlan(
             tuple((inner.to(device), parents.to(device)) for inner, parents in self.levels),
             self.child_parents.to(device),
-            self.ancestors.to(device=device, dtype=dtype),
+            tuple((joints.to(device), parents.to(device)) for joints, parents in self.depths),
         )
 
 
@@ -65,18 +66,14 @@ def _tree_plan(parents: tuple[int, ...]) -> _TreePlan:
             )
         depth.append(0 if parent < 0 else depth[parent] + 1)
     has_children = {p for p in parents if p >= 0}
-    levels = []
+    levels, depths = [], []
     for d in range(1, max(depth) + 1):
-        inner = [j for j in range(len(parents)) if depth[j] == d and j in has_children]
+        at_depth = [j for j in range(len(parents)) if depth[j] == d]
+        depths.append((torch.tensor(at_depth), torch.tensor([parents[j] for j in at_depth])))
+        inner = [j for j in at_depth if j in has_children]
         if inner:
             levels.append((torch.tensor(inner), torch.tensor([parents[j] for j in inner])))
-    ancestors = torch.zeros(len(parents), len(parents) - 1, dtype=torch.float64)
-    for j in range(1, len(parents)):
-        k = j
-        while k > 0:
-            ancestors[j, k - 1] = 1.0
-            k = parents[k]
-    return _TreePlan(tuple(levels), torch.tensor(parents[1:], dtype=torch.long), ancestors)
+    return _TreePlan(tuple(levels), torch.tensor(parents[1:], dtype=torch.long), tuple(depths))
 
 
 @functools.lru_cache(maxsize=1)
@@ -117,7 +114,7 @@ def forward_kinematics(
     num_poses = flat.shape[0]
     if num_poses == 0:
         return poses.new_zeros(lead + (num_joints, 3))
-    plan = _tree_plan(tuple(parents)).on(poses.device, poses.dtype)
+    plan = _tree_plan(tuple(parents)).on(poses.device)
     offsets = (rest[1:] - rest.index_select(0, plan.child_parents)).T  # (3, J-1)
     padding = -num_poses % CHUNK
     if padding:
@@ -132,7 +129,7 @@ def _chunk_positions(poses: torch.Tensor, root: torch.Tensor, offsets: torch.Ten
     ``root``: (3,) rest position of the root; ``offsets``: (3, J-1) rest offset of each joint from
     its parent.
     """
-    num_joints, num_rotated = len(plan.ancestors), poses.shape[1]
+    num_joints, num_rotated = len(plan.child_parents) + 1, poses.shape[1]
     local = rodrigues_rows(poses.permute(2, 1, 0).contiguous()).view(3, 3, num_rotated, CHUNK)
     if num_rotated < num_joints:
         eye = torch.eye(3, dtype=poses.dtype, device=poses.device)[:, :, None, None]
@@ -141,9 +138,15 @@ def _chunk_positions(poses: torch.Tensor, root: torch.Tensor, offsets: torch.Ten
     world = local.new_empty((3, 3, num_joints, CHUNK))  # filled for joints with children only
     world[:, :, 0] = local[:, :, 0]
     for inner, inner_parents in plan.levels:
-        parent_rot = world.index_select(2, inner_parents).unsqueeze(2)  # (3, 3, 1, k, CHUNK)
-        own_rot = local.index_select(2, inner).unsqueeze(0)  # (1, 3, 3, k, CHUNK)
-        world.index_copy_(2, inner, (parent_rot * own_rot).sum(1))
-    rotated = (world.index_select(2, plan.child_parents) * offsets[None, :, :, None]).sum(1)  # (3, J-1, CHUNK)
-    positions = plan.ancestors @ rotated + root[:, None, None]  # (3, J, CHUNK)
+        parent_rot = world.index_select(2, inner_parents)  # (3, 3, k, CHUNK)
+        own_rot = local.index_select(2, inner)  # (3, 3, k, CHUNK): [i, l] = sum_m parent[i, m] own[m, l]
+        world.index_copy_(2, inner, parent_rot[:, 0, None] * own_rot[0] + parent_rot[:, 1, None] * own_rot[1]
+                          + parent_rot[:, 2, None] * own_rot[2])
+    parent_world = world.index_select(2, plan.child_parents)  # (3, 3, J-1, CHUNK)
+    rotated = (parent_world[:, 0] * offsets[0, :, None] + parent_world[:, 1] * offsets[1, :, None]
+               + parent_world[:, 2] * offsets[2, :, None])  # (3, J-1, CHUNK)
+    positions = rotated.new_empty((3, num_joints, rotated.shape[-1]))  # (3, J, CHUNK)
+    positions[:, 0] = root[:, None]
+    for joints, joint_parents in plan.depths:
+        positions.index_copy_(1, joints, positions.index_select(1, joint_parents) + rotated.index_select(1, joints - 1))
     return positions.permute(2, 1, 0)

@@ -88,7 +88,7 @@ def rodrigues_rows(axis_angle: torch.Tensor) -> torch.Tensor:
     which has no cancellation at small angles. Component-major layout keeps every operation on
     contiguous rows (the layout forward kinematics uses) and needs few, large operations.
     """
-    t2 = (axis_angle * axis_angle).sum(0, keepdim=True)
+    t2 = (axis_angle[0] * axis_angle[0] + axis_angle[1] * axis_angle[1] + axis_angle[2] * axis_angle[2])[None]
     a = _sinc_from_sq(t2)
     half_sinc = _sinc_from_sq(t2 * 0.25)
     b = 0.5 * half_sinc * half_sinc

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bench.data.synth import build as build_module
+from bench.data.synth.build import VERSION
 from tests.cli_helpers import run_bench
 from tests.data.test_build import TINY
 
@@ -59,7 +60,7 @@ def test_info_lists_and_describes_datasets(data_dir: Path):
     assert listing_json["datasets"][0]["name"] == "synth"
     one = run_bench("data", "info", "synth-small", "--json")
     info = json.loads(one.stdout)
-    assert info["version"] == "1.0" and info["splits"]["test"]["counts"]["poses"] == 256
+    assert info["version"] == VERSION and info["splits"]["test"]["counts"]["poses"] == 256
     assert len(info["splits"]["test"]["hash"]) == 64
     text = run_bench("data", "info", "synth-small")
     assert text.exit_code == 0 and "test" in text.stdout and "render_pairs" in text.stdout

@@ -31,7 +31,7 @@ def test_a_list_that_misses_its_pin_is_an_internal_error(tmp_path: Path, monkeyp
     body["files"]["poses/test.npz"] = "0" * 64
     (tmp_path / "small-seed0-test.json").write_text(json.dumps(body))
     monkeypatch.setattr(pinned_module, "PINNED_FILES_DIR", tmp_path)
-    with pytest.raises(InternalError, match="does not hash to the pinned test split 666f7a71787b"):
+    with pytest.raises(InternalError, match="does not hash to the pinned test split 0f3c500519f0"):
         pinned_test_files("small")
 
 
@@ -46,7 +46,7 @@ def test_compare_names_changed_missing_and_extra_files(synth_small: Path, monkey
     files = _publish_fixture(synth_small, monkeypatch)
     manifest = read_manifest(synth_small)
     assert compare_with_pinned(manifest).matches
-    assert compare_with_pinned(manifest).summary() == "test split identical to the pinned synth-small 1.0 build"
+    assert compare_with_pinned(manifest).summary() == "test split identical to the pinned synth-small 1.1 build"
     renders = sorted(r for r in files if r.startswith("renders/test/"))
     rpe = sorted(r for r in files if r.startswith("rpe/test/"))
     edited = dict(manifest["files"])
@@ -60,7 +60,7 @@ def test_compare_names_changed_missing_and_extra_files(synth_small: Path, monkey
     assert comparison.extra == ("spg/test/extra.json",) and not comparison.matches
     assert comparison.by_component() == {"renders": 2, "rpe": 1, "spg": 1}
     first = min(renders[1], rpe[0], "spg/test/extra.json")
-    assert comparison.summary() == (f"4 of {len(files)} test files differ from the pinned synth-small 1.0 build: "
+    assert comparison.summary() == (f"4 of {len(files)} test files differ from the pinned synth-small 1.1 build: "
                                     f"renders 2, rpe 1, spg 1 (first: {first})")  # fmt: skip
 
 
@@ -88,7 +88,7 @@ def test_verify_and_info_name_what_differs(synth_small: Path, bench_home: Path,
     for path in root.rglob("*"):
         path.chmod(0o755 if path.is_dir() else 0o644)
     ok = run_bench("data", "verify", "synth-small")
-    assert ok.exit_code == 0 and "test split identical to the pinned synth-small 1.0 build" in ok.stdout
+    assert ok.exit_code == 0 and "test split identical to the pinned synth-small 1.1 build" in ok.stdout
 
     render = sorted(r for r in files if r.startswith("renders/test/"))[0]
     data = bytearray((root / render).read_bytes())  # other bytes, as another BLAS kernel's pixels give
@@ -98,7 +98,7 @@ def test_verify_and_info_name_what_differs(synth_small: Path, bench_home: Path,
 
     bad = run_bench("data", "verify", "synth-small")
     assert bad.exit_code == 2
-    assert (f"intact, but 1 of {len(files)} test files differ from the pinned synth-small 1.0 build: renders 1 "
+    assert (f"intact, but 1 of {len(files)} test files differ from the pinned synth-small 1.1 build: renders 1 "
             f"(first: {render}); runs on it are not leaderboard-eligible") in bad.stderr  # fmt: skip
     info = run_bench("info")
     assert info.exit_code == 0 and f"synth-small: 1 of {len(files)} test files differ" in info.stdout

@@ -36,12 +36,15 @@ from bench.data.synth.text.paircodes import PAIR_TABLE, count_changes
 from bench.data.synth.text.posecode_joints import pose_joints
 from bench.data.synth.text.posecodes import count_differing_posecodes, posecodes_from_joints
 from bench.errors import DataError
+from bench.fixed_order import exact_squared_distances
 
 logger = logging.getLogger(__name__)
 
 #: Nearest neighbours (by joint distance) examined per pose B out of sequence.
 CANDIDATES_PER_POSE = 48
 _CHUNK = 512
+_DISTANCE_QUANTUM_M = 1e-4
+"""Joint coordinates are rounded to this (metres) for nearest-neighbour search (exact integer arithmetic)."""
 
 
 @dataclass(frozen=True)
@@ -110,16 +113,20 @@ def _in_sequence_candidates(features: _Features, sequence_ids: np.ndarray, rng: 
 
 
 def _nearest(joints_flat: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
-    """Indices (Q, k) of the k nearest poses (Euclidean on flattened joints) of each query."""
-    sq = (joints_flat**2).sum(axis=1)
+    """Indices (Q, k) of the k nearest poses (Euclidean on flattened joints, rounded to 0.1 mm) of
+    each query, nearest first, ties by index: exact integer distances, so the same on any CPU."""
+    n = len(joints_flat)
     out = np.empty((len(queries), k), dtype=np.int64)
     for start in range(0, len(queries), _CHUNK):
         q = queries[start : start + _CHUNK]
-        d = sq[q][:, None] + sq[None, :] - 2.0 * joints_flat[q] @ joints_flat.T
-        d[np.arange(len(q)), q] = np.inf
-        part = np.argpartition(d, k - 1, axis=1)[:, :k]
+        d = exact_squared_distances(joints_flat[q], joints_flat, _DISTANCE_QUANTUM_M)
+        if float(d.max(initial=0.0)) * n + n >= 2.0**53:
+            raise DataError("pose distances too large to rank exactly; are the joints in metres?", field="joints")
+        key = d * n + np.arange(n)  # unique integers: the k nearest are one set on any sorting kernel
+        key[np.arange(len(q)), q] = np.inf
+        part = np.argpartition(key, k - 1, axis=1)[:, :k]
         rows = np.arange(len(q))[:, None]
-        out[start : start + len(q)] = part[rows, np.argsort(d[rows, part], axis=1)]
+        out[start : start + len(q)] = part[rows, np.argsort(key[rows, part], axis=1)]
     return out
 
 

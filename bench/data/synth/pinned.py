@@ -27,8 +27,8 @@ from bench.data.manifest import COMPONENTS, file_split, read_manifest, split_has
 from bench.errors import DataError, InternalError
 
 PINNED_TEST_HASHES: dict[tuple[str, int], str] = {
-    ("small", 0): "666f7a71787b126c90439ed264918cf4be4f31e320952de2c1f0086be3107cdf",
-    ("full", 0): "fd331f77e158a8adbe0019abbd7e305c3d8c5d574bff4edcf0988595100f68ca",
+    ("small", 0): "0f3c500519f0e04035d6d953c8f5c7697f6ed231e27a58e6aa3efd03bd450fa9",
+    ("full", 0): "ab0dfbf9355bbbc375230a747aa53ac9712d9f2d0d4f75caf60bd75e05228389",
 }
 """(size, seed) -> SHA-256 of the test split."""
 
@@ -68,7 +68,7 @@ class PinnedComparison:
         return {c: counts[c] for c in COMPONENTS if counts[c]}
 
     def summary(self) -> str:
-        """One line: what differs, e.g. ``38 of 330 test files differ from the pinned synth-small 1.0
+        """One line: what differs, e.g. ``38 of 330 test files differ from the pinned synth-small 1.1
         build: renders 19, render_pairs 10, rpe 9 (first: renders/test/000012.npz)``."""
         if self.matches:
             return f"test split identical to the pinned {self.label} build"

@@ -17,6 +17,7 @@ from functools import lru_cache
 import numpy as np
 
 from bench.errors import UserError
+from bench.fixed_order import in_float64, matvec
 
 BACKDROP_KINDS = ("studio", "floor")
 FLOOR_PATTERNS = ("plain", "tiles", "boards")
@@ -170,7 +171,7 @@ def render_backdrop(backdrop: Backdrop, rotation: np.ndarray, translation: np.nd
     w_top = wall - w_bottom
     w_floor = None
     if backdrop.kind == "floor":
-        centre = (-rotation.astype(np.float64).T @ translation.astype(np.float64)).astype(np.float32)
+        centre = (-matvec(rotation.astype(np.float64).T, translation.astype(np.float64))).astype(np.float32)
         down, s, fx, fz = _floor_hits((wx, wy, wz), centre, floor_y, backdrop.mirror)
         # Floor blotches: evaluated at the centres of _COARSE-pixel blocks (mirror-symmetric), then
         # interpolated to every pixel.
@@ -183,8 +184,8 @@ def render_backdrop(backdrop: Backdrop, rotation: np.ndarray, translation: np.nd
         shade = _floor_shade(backdrop, fx, fz, _upsample(coarse, size), np.maximum(footprint, 1e-6))
         for x, z, rx, rz in shadows:
             sx = -x if backdrop.mirror else x
-            shade *= 1.0 - 0.45 * np.exp(-(((fx - sx) / rx) ** 2 + ((fz - z) / rz) ** 2))
-        haze = np.exp(-s / 14.0)  # the floor fades into the horizon colour with distance
+            shade *= 1.0 - 0.45 * in_float64(np.exp, -(((fx - sx) / rx) ** 2 + ((fz - z) / rz) ** 2))
+        haze = in_float64(np.exp, -s / 14.0)  # the floor fades into the horizon colour with distance
         w_floor = np.where(down, shade * haze, 0.0)
         w_bottom = np.where(down, 1.0 - haze, w_bottom)
         w_top = np.where(down, 0.0, w_top)
@@ -233,7 +234,7 @@ def _floor_shade(backdrop: Backdrop, fx: np.ndarray, fz: np.ndarray, blotch: np.
         gap = np.minimum(a - plank, plank + 1.0 - a) < 0.04
         sharp_plank = np.clip(width / footprint - 1.0, 0.0, 1.0)
         sharp_gap = np.clip(0.08 * width / footprint, 0.0, 1.0)
-        tone = np.sin(plank * 12.9898) ** 2 * sharp_plank + 0.5 * (1.0 - sharp_plank)
+        tone = in_float64(np.sin, plank * 12.9898) ** 2 * sharp_plank + 0.5 * (1.0 - sharp_plank)
         lines = gap * sharp_gap + 0.08 * (1.0 - sharp_gap)
         shade = shade * (0.92 + 0.08 * tone) * (1.0 - 0.18 * lines)
     return shade.astype(np.float32)

@@ -26,6 +26,7 @@ import numpy as np
 from bench.data.synth.images.figure import layout_figures
 from bench.data.synth.images.primitives import Primitives, sphere_bounds
 from bench.errors import DataError, InternalError, UserError
+from bench.fixed_order import dot, matmul, matvec, norm
 
 IMAGE_SIZE = 224
 
@@ -97,11 +98,11 @@ class Camera:
 
     def translation(self) -> np.ndarray:
         """t, world -> camera: float32 (3,) metres (framed cameras only)."""
-        return (-(self.rotation().astype(np.float64) @ self.centre().astype(np.float64))).astype(np.float32)
+        return (-matvec(self.rotation().astype(np.float64), self.centre().astype(np.float64))).astype(np.float32)
 
     def project(self, points_world: np.ndarray) -> np.ndarray:
         """Pixel coordinates float32 (..., 2) ``(u, v)`` of world points (..., 3) (framed cameras only)."""
-        p = np.asarray(points_world, np.float64) @ self.rotation().T.astype(np.float64) + self.translation()
+        p = matvec(self.rotation().astype(np.float64), np.asarray(points_world, np.float64)) + self.translation()
         f = self.focal_px
         return np.stack([f * p[..., 0] / p[..., 2] + self.cx, f * p[..., 1] / p[..., 2] + self.cy], -1).astype(
             np.float32)
@@ -124,7 +125,7 @@ class Camera:
         f, cx, cy = v[:3]
         rot, t = v[3:12].reshape(3, 3), v[12:15]
         azimuth, elevation, roll, distance = v[15:19]
-        centre = -rot.T @ t
+        centre = -matvec(rot.T, t)
         target = centre - distance * _direction(azimuth, elevation)
         fov = math.degrees(2.0 * math.atan(size / 2.0 / f))
         return Camera(float(azimuth), float(elevation), float(roll), fov, size=size, distance_m=float(distance),
@@ -146,11 +147,11 @@ def _rotation(azimuth_deg: float, elevation_deg: float, roll_deg: float) -> np.n
     back = _direction(azimuth_deg, elevation_deg)  # from the target towards the camera
     forward = -back
     right = np.cross(forward, np.array([0.0, 1.0, 0.0]))
-    right /= np.linalg.norm(right)
+    right /= norm(right)
     down = np.cross(forward, right)
     c, s = math.cos(math.radians(roll_deg)), math.sin(math.radians(roll_deg))
     roll = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
-    out = (roll @ np.stack([right, down, forward])).astype(np.float32)
+    out = matmul(roll, np.stack([right, down, forward])).astype(np.float32)
     out.setflags(write=False)
     return out
 
@@ -193,7 +194,7 @@ def frame_on_primitives(camera: Camera, world: Primitives, floor_y: float) -> Ca
     centres, radii = world.bounding_spheres()
     lo, hi = (centres - radii[:, None]).min(0), (centres + radii[:, None]).max(0)
     target = (lo + hi) / 2.0
-    reach = float(np.max(np.linalg.norm(centres - target, axis=1) + radii))
+    reach = float(np.max(norm(centres - target) + radii))
     f, size = camera.focal_px, camera.size
     wanted = camera.fill * size / f  # box side in normalised image units
     elevation = float(np.clip(camera.elevation_deg, -_MAX_ELEVATION_DEG, _MAX_ELEVATION_DEG))
@@ -213,7 +214,7 @@ def frame_on_primitives(camera: Camera, world: Primitives, floor_y: float) -> Ca
         previous = (distance, miss)
         # Depth of the figures along the view: the camera stays _MIN_DISTANCE_DEPTH times farther.
         forward = _direction(camera.azimuth_deg, elevation)
-        depth = float(np.max(np.abs((centres - target) @ forward) + radii))
+        depth = float(np.max(np.abs(dot(centres - target, forward)) + radii))
         distance = max(float(new_distance), _MIN_DISTANCE_DEPTH * depth, reach + 0.3)
     elevation = _clear_floor(elevation, target, distance, floor_y)
     box = _bounds(camera, elevation, distance, target, centres, radii)
@@ -238,4 +239,4 @@ def _bounds(camera: Camera, elevation: float, distance: float, target: np.ndarra
             radii: np.ndarray) -> np.ndarray:
     """Normalised-image bounding box (x0, y0, x1, y1) of world spheres seen from the given view."""
     trial = replace(camera, elevation_deg=elevation, distance_m=distance, target=tuple(map(float, target)))
-    return sphere_bounds(centres @ trial.rotation().T + trial.translation(), radii)
+    return sphere_bounds(matvec(trial.rotation().astype(np.float64), centres) + trial.translation(), radii)

@@ -19,6 +19,7 @@ import numpy as np
 
 from bench.data.synth.images.primitives import Primitives
 from bench.errors import UserError
+from bench.fixed_order import matmul, matvec
 
 #: Material slots of one figure, in order.
 SLOTS = ("skin", "hair", "top", "trousers", "shoes", "features")
@@ -92,7 +93,7 @@ def posed_skeleton(poses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if not np.isfinite(poses).all():
         raise UserError("poses contain NaN or inf", field="poses")
     offsets = _rest_offsets()
-    local = np.asarray(axis_angle_to_matrix(torch.tensor(poses)), np.float32)
+    local = np.asarray(axis_angle_to_matrix(torch.tensor(poses, dtype=torch.float64)), np.float32)
     glob = np.empty((len(poses), 24, 3, 3), np.float32)
     joints = np.empty((len(poses), 24, 3), np.float32)
     for j, parent in enumerate(SMPL_PARENTS):
@@ -101,8 +102,8 @@ def posed_skeleton(poses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             glob[:, j] = rot
             joints[:, j] = offsets[j]
         else:
-            glob[:, j] = glob[:, parent] @ rot
-            joints[:, j] = joints[:, parent] + glob[:, parent] @ offsets[j]
+            glob[:, j] = matmul(glob[:, parent], rot)
+            joints[:, j] = joints[:, parent] + matvec(glob[:, parent], offsets[j])
     return joints, glob
 
 
@@ -191,7 +192,7 @@ def build_figure(joints: np.ndarray, rotations: np.ndarray, clothing: Clothing, 
     """
     shift = np.zeros(3, np.float32) if translation is None else np.asarray(translation, np.float32)
     # Extra named points: index -1 = mid-hips, -2 = head centre (see _ELLIPSOIDS).
-    head_centre = joints[15] + rotations[15] @ np.array(_HEAD_OFFSET, np.float32)
+    head_centre = joints[15] + matvec(rotations[15], np.array(_HEAD_OFFSET, np.float32))
     points = np.concatenate([joints, head_centre[None], ((joints[1] + joints[2]) / 2)[None]]) + shift
     keep = np.ones(len(_ELLIPSOIDS), bool)
     keep[_ELL_NAMES == "hair"] = clothing.hair != "bald"
@@ -201,7 +202,7 @@ def build_figure(joints: np.ndarray, rotations: np.ndarray, clothing: Clothing, 
     frames = rotations[_CONE_FRAME].transpose(0, 2, 1)
     n_ell, n_cone = int(keep.sum()), len(_CONES)
     return Primitives(
-        ell_center=(base + (rot @ _ELL_OFFSET[keep, :, None])[..., 0]).astype(np.float32),
+        ell_center=(base + matvec(rot, _ELL_OFFSET[keep])).astype(np.float32),
         ell_inv=(_ELL_INV_RADII[keep, :, None] * rot.transpose(0, 2, 1)).astype(np.float32),  # diag(1/r) R^T
         ell_material=(owner * len(SLOTS) + _ELL_SLOT[keep]).astype(np.int16),
         ell_owner=np.full(n_ell, owner, np.int16),

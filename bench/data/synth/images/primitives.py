@@ -4,11 +4,12 @@ Dimension letters: ``E`` ellipsoids, ``C`` round cones. Any rigid frame works (w
 :meth:`Primitives.transformed` moves a set between frames.
 
 - ellipsoid ``k``: the points ``p`` with ``|M_k (p - c_k)| <= 1``; ``c`` float32 (E, 3) metres,
-  ``M`` float32 (E, 3, 3) (the inverse of ``axes @ diag(semi_axes)``);
+  ``M`` float32 (E, 3, 3) (the inverse of ``axes @ diag(semi_axes)``, so its rows are orthogonal);
 - round cone ``k``: the convex hull of the spheres ``(a_k, ra_k)`` and ``(b_k, rb_k)`` (a capsule
   when ``ra == rb``), seen through a linear map ``L_k``: the points ``p`` with ``L_k p`` inside the
   hull of ``(L_k a_k, ra_k)`` and ``(L_k b_k, rb_k)``. An orthonormal ``L`` gives a plain round
   cone; a scaling in the segment's frame gives one with an elliptical cross-section (the torso).
+  Either way ``L``'s rows are orthogonal (``diag(1 / scale) @ frame^T``).
   ``a``, ``b`` float32 (C, 3) metres, ``ra``, ``rb`` float32 (C,), ``L`` float32 (C, 3, 3).
 
 Each primitive carries a material index (shading) and an owner index (the figure it belongs to).
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bench.errors import InternalError
+from bench.fixed_order import inverse3, matmul, matvec, norm
 
 
 @dataclass
@@ -44,15 +46,15 @@ class Primitives:
         r = np.asarray(rotation, np.float32)
         t = np.asarray(translation, np.float32)
         return Primitives(
-            ell_center=self.ell_center @ r.T + t,
-            ell_inv=self.ell_inv @ r.T,  # M' (p' - c') = M r^T r (p - c)
+            ell_center=matvec(r, self.ell_center) + t,
+            ell_inv=matmul(self.ell_inv, r.T),  # M' (p' - c') = M r^T r (p - c)
             ell_material=self.ell_material,
             ell_owner=self.ell_owner,
-            cone_a=self.cone_a @ r.T + t,
-            cone_b=self.cone_b @ r.T + t,
+            cone_a=matvec(r, self.cone_a) + t,
+            cone_b=matvec(r, self.cone_b) + t,
             cone_ra=self.cone_ra,
             cone_rb=self.cone_rb,
-            cone_map=self.cone_map @ r.T,  # L' p' = L r^T p' + const: the constant cancels out
+            cone_map=matmul(self.cone_map, r.T),  # L' p' = L r^T p' + const: the constant cancels out
             cone_material=self.cone_material,
             cone_owner=self.cone_owner,
         )
@@ -62,11 +64,11 @@ class Primitives:
         lows = []
         if len(self.ell_center):
             # The ellipsoid is c + A u with |u| <= 1 and A = inv(M); its lowest y is c_y - |A[1, :]|.
-            span = np.linalg.norm(np.linalg.inv(self.ell_inv.astype(np.float64))[:, 1, :], axis=-1)
+            span = norm(inverse3(self.ell_inv.astype(np.float64))[:, 1, :])
             lows.append(self.ell_center[:, 1] - span)
         if len(self.cone_a):
             # End caps are ellipsoids c + r inv(L) u; the hull's lowest point is on one of them.
-            span = np.linalg.norm(np.linalg.inv(self.cone_map.astype(np.float64))[:, 1, :], axis=-1)
+            span = norm(inverse3(self.cone_map.astype(np.float64))[:, 1, :])
             lows.append(np.minimum(self.cone_a[:, 1] - self.cone_ra * span, self.cone_b[:, 1] - self.cone_rb * span))
         if not lows:
             raise InternalError("no primitives to measure", field="primitives")
@@ -75,9 +77,10 @@ class Primitives:
     def bounding_spheres(self) -> tuple[np.ndarray, np.ndarray]:
         """A sphere around each primitive (ellipsoids, then each cone's two end spheres, whose hull
         bounds the cone): centres float64 (N, 3), radii float64 (N,)."""
-        # An ellipsoid's largest semi-axis is 1 / the smallest singular value of its M.
-        ell_r = 1.0 / np.linalg.svd(self.ell_inv.astype(np.float64), compute_uv=False)[:, -1]
-        stretch = 1.0 / np.linalg.svd(self.cone_map.astype(np.float64), compute_uv=False)[:, -1]
+        # An ellipsoid's largest semi-axis is 1 / the smallest singular value of its M; M's rows
+        # are orthogonal (M = diag(1 / semi-axes) R^T), so that is its shortest row.
+        ell_r = 1.0 / norm(self.ell_inv.astype(np.float64)).min(-1, initial=np.inf)
+        stretch = 1.0 / norm(self.cone_map.astype(np.float64)).min(-1, initial=np.inf)
         centres = np.concatenate([self.ell_center, self.cone_a, self.cone_b]).astype(np.float64)
         radii = np.concatenate([ell_r, self.cone_ra * stretch, self.cone_rb * stretch]).astype(np.float64)
         return centres, radii

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bench.data.synth.images.primitives import Primitives, sphere_boxes
+from bench.fixed_order import dot, matmul, matvec, norm
 
 #: Depth where no primitive is hit.
 FAR = np.float32(np.inf)
@@ -79,7 +80,8 @@ class _Rays:
 
 def _gram(m: np.ndarray) -> np.ndarray | None:
     """``m^T m`` as float64, or None where it is the identity (orthonormal ``m``)."""
-    g = m.astype(np.float64).T @ m.astype(np.float64)
+    m = m.astype(np.float64)
+    g = matmul(m.T, m)
     return None if np.abs(g - np.eye(3)).max() < 1e-6 else g
 
 
@@ -90,9 +92,9 @@ class _Ellipsoid:
     def __init__(self, centre: np.ndarray, inv: np.ndarray) -> None:
         self.centre = centre.astype(np.float64)
         self.inv = inv.astype(np.float64)
-        self.gram = self.inv.T @ self.inv
-        self.g = -(self.gram @ self.centre)
-        self.c0 = float(self.centre @ self.gram @ self.centre - 1.0)
+        self.gram = matmul(self.inv.T, self.inv)
+        self.g = -matvec(self.gram, self.centre)
+        self.c0 = float(dot(self.centre, matvec(self.gram, self.centre)) - 1.0)
 
     def depth(self, rays: _Rays) -> np.ndarray:
         a = rays.quadratic(self.gram)
@@ -113,20 +115,20 @@ class _RoundCone:
 
     def __init__(self, a: np.ndarray, b: np.ndarray, ra: float, rb: float, lmap: np.ndarray) -> None:
         self.lmap = lmap.astype(np.float64)
-        self.pa, self.pb = self.lmap @ a, self.lmap @ b
+        self.pa, self.pb = matvec(self.lmap, a.astype(np.float64)), matvec(self.lmap, b.astype(np.float64))
         self.ra, self.rb = float(ra), float(rb)
         self.ba = self.pb - self.pa
         self.rr = self.ra - self.rb
-        self.m0 = float(self.ba @ self.ba)
+        self.m0 = float(dot(self.ba, self.ba))
         self.d2 = self.m0 - self.rr * self.rr
-        m1 = float(self.ba @ -self.pa)
-        m5 = float(self.pa @ self.pa)
-        m7 = float(self.pb @ self.pb)
+        m1 = float(dot(self.ba, -self.pa))
+        m5 = float(dot(self.pa, self.pa))
+        m7 = float(dot(self.pb, self.pb))
         self.gram = _gram(self.lmap)
         # Per-ray dot products in the mapped space, folded onto d: (L^T u) . d.
-        self.u_ba = self.lmap.T @ self.ba
-        self.u_oa = self.lmap.T @ -self.pa
-        self.u_ob = self.lmap.T @ -self.pb
+        self.u_ba = matvec(self.lmap.T, self.ba)
+        self.u_oa = matvec(self.lmap.T, -self.pa)
+        self.u_ob = matvec(self.lmap.T, -self.pb)
         self.k1_m2 = self.rr * self.ra - m1  # k1 = d2 m3 + (rr ra - m1) m2
         self.k0 = self.d2 * m5 - m1 * m1 + 2.0 * m1 * self.rr * self.ra - self.m0 * self.ra * self.ra
         self.y0 = m1 - self.ra * self.rr  # y - ra rr along the ray = y0 + t m2
@@ -214,23 +216,17 @@ class _NormalTable:
         cone = self.is_cone[prim]
         ell = ~cone
         pe = prim[ell]
-        out[ell] = _row_times(q[ell] - self.point[pe], self.matrix[pe])
+        out[ell] = matvec(self.matrix[pe].swapaxes(1, 2), q[ell] - self.point[pe])
         pc = prim[cone]
         lmap = self.matrix[pc]
-        rel = _row_times(q[cone], lmap.transpose(0, 2, 1)) - self.point[pc]
+        rel = matvec(lmap, q[cone]) - self.point[pc]
         ba = self.axis[pc]
-        y = (rel * ba).sum(-1) - self.scalars[pc, 0]
+        y = dot(rel, ba) - self.scalars[pc, 0]
         d2 = self.scalars[pc, 1]
         mapped = np.where((y <= 0)[:, None], rel,
                           np.where((y >= d2)[:, None], rel - ba, d2[:, None] * rel - y[:, None] * ba))
-        out[cone] = _row_times(mapped, lmap)
-        length = np.sqrt((out * out).sum(-1, keepdims=True))
-        return out / np.maximum(length, 1e-12)
-
-
-def _row_times(v: np.ndarray, m: np.ndarray) -> np.ndarray:
-    """Row vectors times matrices: (N, 3) and (N, 3, 3) -> (N, 3), ``v_n @ m_n``."""
-    return v[:, 0, None] * m[:, 0] + v[:, 1, None] * m[:, 1] + v[:, 2, None] * m[:, 2]
+        out[cone] = matvec(lmap.swapaxes(1, 2), mapped)
+        return out / np.maximum(norm(out), 1e-12)[:, None]
 
 
 def _shapes(prims: Primitives, focal_px: float, cx: float, cy: float, size: int

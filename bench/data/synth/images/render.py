@@ -32,6 +32,7 @@ from bench.data.synth.images.figure import Clothing, build_figure, layout_figure
 from bench.data.synth.images.primitives import Primitives
 from bench.data.synth.images.raster import Hits, cast
 from bench.errors import UserError
+from bench.fixed_order import dot, in_float64, matmul, matvec, norm
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +104,7 @@ def _contact_shadows(joints: np.ndarray, floor_y: float) -> np.ndarray:
     for body in joints:
         low = body[body[:, 1] < floor_y + 0.4]
         if len(low) == 0:
-            low = body[np.argsort(body[:, 1])[:3]]
+            low = body[np.argsort(body[:, 1], kind="stable")[:3]]
         x0, z0 = low[:, 0].min(), low[:, 2].min()
         x1, z1 = low[:, 0].max(), low[:, 2].max()
         out.append(((x0 + x1) / 2, (z0 + z1) / 2, (x1 - x0) / 2 + 0.18, (z1 - z0) / 2 + 0.18))
@@ -114,20 +115,17 @@ def _composite(hits: Hits, palette: np.ndarray, light: Light, rotation: np.ndarr
                ) -> np.ndarray:
     """Shade the figures over the backdrop: uint8 (H, W, 3). Edge pixels average their sub-samples
     (backdrop sub-samples take the pixel's backdrop colour)."""
-    light_dir = (rotation @ np.asarray(light.direction, np.float32)).astype(np.float32)  # camera frame
+    light_dir = matvec(rotation, np.asarray(light.direction, np.float32)).astype(np.float32)  # camera frame
     up = rotation[:, 1].astype(np.float32)  # world up in the camera frame
     half = light_dir + np.array([0.0, 0.0, -1.0], np.float32)  # view direction taken as -z
-    half /= max(float(np.linalg.norm(half)), 1e-6)
+    half /= max(float(norm(half)), 1e-6)
     tint = np.asarray(light.tint, np.float32)
-
-    def dot(normal: np.ndarray, v: np.ndarray) -> np.ndarray:  # elementwise: no BLAS threads
-        return normal[:, 0] * v[0] + normal[:, 1] * v[1] + normal[:, 2] * v[2]
 
     def shade(normal: np.ndarray, material: np.ndarray) -> np.ndarray:
         """(N, 3) unit normals and (N,) materials -> (N, 3) colours."""
         lambert = np.maximum(dot(normal, light_dir), 0.0)
         sky = 0.7 + 0.3 * dot(normal, up)
-        spec = np.maximum(dot(normal, half), 0.0) ** _SHININESS
+        spec = in_float64(lambda x: x**_SHININESS, np.maximum(dot(normal, half), 0.0))
         colour = palette[material] * (light.ambient * sky + light.intensity * lambert)[:, None]
         return (colour + (_SPECULAR * light.intensity * spec)[:, None]) * tint
 
@@ -181,7 +179,7 @@ def camera_frame_pose(pose: np.ndarray, camera: Camera) -> np.ndarray:
     if not camera.is_framed:
         camera = frame_camera(pose, camera)
     root = np.asarray(axis_angle_to_matrix(pose[0].astype(np.float64)), np.float64)
-    root_cam = camera.rotation().astype(np.float64) @ root
+    root_cam = matmul(camera.rotation().astype(np.float64), root)
     out = pose.copy()
     out[0] = np.asarray(matrix_to_axis_angle(root_cam), np.float32)
     return out

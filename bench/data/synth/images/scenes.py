@@ -31,6 +31,7 @@ from bench.data.synth.images.figure import Clothing, layout_figures, posed_skele
 from bench.data.synth.images.primitives import sphere_bounds
 from bench.data.synth.images.render import Style, camera_frame_pose, render_figures
 from bench.errors import InternalError, UserError
+from bench.fixed_order import matvec
 
 logger = logging.getLogger(__name__)
 
@@ -136,7 +137,7 @@ def referents(people: list[Person], kind: str, value: str) -> list[int]:
         return [i for i, p in enumerate(people) if p.family == value]
     if kind == "depth":
         depths = np.array([p.depth_m for p in people])
-        ranked = np.argsort(depths)
+        ranked = np.argsort(depths, kind="stable")
         if value == "closest" and depths[ranked[1]] - depths[ranked[0]] >= _DEPTH_GAP_M:
             return [int(ranked[0])]
         if value == "farthest" and depths[ranked[-1]] - depths[ranked[-2]] >= _DEPTH_GAP_M:
@@ -232,9 +233,9 @@ def _try_scene(poses: np.ndarray, archetypes: list[str], rng: np.random.Generato
     bounds = []
     for p in range(count):
         centres, radii = layout.geometry.owned_by(p).bounding_spheres()
-        bounds.append(sphere_bounds(centres @ rot.T.astype(np.float64) + trans, radii) * framed.focal_px)
+        bounds.append(sphere_bounds(matvec(rot.astype(np.float64), centres) + trans, radii) * framed.focal_px)
     bounds = np.array(bounds)
-    order = np.argsort(bounds[:, 0])
+    order = np.argsort(bounds[:, 0], kind="stable")
     if np.any(bounds[order[:-1], 2] > bounds[order[1:], 0]):
         return None
 
@@ -250,10 +251,10 @@ def _try_scene(poses: np.ndarray, archetypes: list[str], rng: np.random.Generato
         if len(rows) < _MIN_PIXELS or max(rows.max() + 1 - rows.min(), cols.max() + 1 - cols.min()) < _MIN_SIDE_PX:
             return None
         boxes[p] = (cols.min(), rows.min(), cols.max() + 1, rows.max() + 1)
-    order = np.argsort(boxes[:, 0])
+    order = np.argsort(boxes[:, 0], kind="stable")
     rank = np.empty(count, np.int64)
     rank[order] = np.arange(count)
-    pelvis = (rendered.translations @ rot.T.astype(np.float64) + trans).astype(np.float32)
+    pelvis = (matvec(rot.astype(np.float64), rendered.translations.astype(np.float64)) + trans).astype(np.float32)
     people = [Person(order=int(rank[p]), top=tops[p], bottoms=bottoms[p], legs=clothing[p].legs,
                      archetype=archetypes[p], family=_family(archetypes[p]), depth_m=float(pelvis[p, 2]))
               for p in range(count)]

@@ -37,6 +37,7 @@ from bench.body import JOINT_NAMES, forward_kinematics, mirror_pose, normalize_h
 from bench.data.synth.poses.archetypes import ARCHETYPE_NAMES, ARCHETYPES, SUPPORT_GROUPS, Archetype
 from bench.data.synth.poses.limits import LOWER, UPPER, angles_to_axis_angle, check_joint_limits
 from bench.errors import InternalError
+from bench.fixed_order import dot, norm
 
 logger = logging.getLogger(__name__)
 
@@ -96,18 +97,14 @@ def derive_rng(seed: int, *keys: str | int) -> np.random.Generator:
 def _segment_distances(p1: np.ndarray, q1: np.ndarray, p2: np.ndarray, q2: np.ndarray) -> np.ndarray:
     """Closest distance between segments p1–q1 and p2–q2, arrays (..., 3) -> (...) (Ericson 2005, 5.1.9)."""
     d1, d2, r = q1 - p1, q2 - p2, p1 - p2
-    a = np.einsum("...i,...i", d1, d1)
-    e = np.einsum("...i,...i", d2, d2)
-    f = np.einsum("...i,...i", d2, r)
-    c = np.einsum("...i,...i", d1, r)
-    b = np.einsum("...i,...i", d1, d2)
+    a, e, f, c, b = dot(d1, d1), dot(d2, d2), dot(d2, r), dot(d1, r), dot(d1, d2)
     denom = a * e - b * b
     s = np.where(denom > 1e-12, np.clip((b * f - c * e) / np.maximum(denom, 1e-12), 0.0, 1.0), 0.0)
     t = (b * s + f) / np.maximum(e, 1e-12)
     s = np.where(t < 0.0, np.clip(-c / np.maximum(a, 1e-12), 0.0, 1.0), np.where(t > 1.0, np.clip((b - c) / np.maximum(a, 1e-12), 0.0, 1.0), s))
     t = np.clip(t, 0.0, 1.0)
     closest = (p1 + d1 * s[..., None]) - (p2 + d2 * t[..., None])
-    return np.linalg.norm(closest, axis=-1)
+    return norm(closest)
 
 
 def _checked_capsule_pairs() -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -41,6 +41,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from bench.fixed_order import dot, norm
+
 LIMIT_TOLERANCE_DEG = 1.0
 """Slack allowed by :func:`joint_limit_violations` for float32 round-off of stored poses."""
 
@@ -159,8 +161,8 @@ def _shoulder_left_to_rotvec(angles: np.ndarray) -> np.ndarray:
     )
     rest = np.array([1.0, 0.0, 0.0])
     axis = np.cross(rest, direction)
-    sin_swing = np.linalg.norm(axis, axis=-1)
-    swing_angle = np.arctan2(sin_swing, direction @ rest)
+    sin_swing = norm(axis)
+    swing_angle = np.arctan2(sin_swing, dot(direction, rest))
     safe = sin_swing > 1e-9
     axis[safe] = axis[safe] / sin_swing[safe, None]
     axis[~safe] = np.array([0.0, 0.0, 1.0])  # only at the rest direction (swing 0) or straight across
@@ -177,15 +179,15 @@ def _shoulder_left_from_rotvec(rotvec: np.ndarray) -> np.ndarray:
     elev = np.degrees(np.arccos(np.clip(-direction[:, 1], -1.0, 1.0)))
     plane = np.degrees(np.arctan2(direction[:, 2], direction[:, 0]))
     axis = np.cross(rest, direction)
-    sin_swing = np.linalg.norm(axis, axis=-1)
-    swing_angle = np.arctan2(sin_swing, direction @ rest)
+    sin_swing = norm(axis)
+    swing_angle = np.arctan2(sin_swing, dot(direction, rest))
     safe = sin_swing > 1e-9
     axis[safe] = axis[safe] / sin_swing[safe, None]
     axis[~safe] = np.array([0.0, 0.0, 1.0])
     swing = Rotation.from_rotvec(axis * swing_angle[:, None])
     twist_rot = swing.inv() * rot
     twist_vec = twist_rot.as_rotvec()
-    twist = np.degrees(np.sign(twist_vec[:, 0]) * np.linalg.norm(twist_vec, axis=-1))
+    twist = np.degrees(np.sign(twist_vec[:, 0]) * norm(twist_vec))
     return np.stack([elev, plane, twist], axis=-1)
 
 

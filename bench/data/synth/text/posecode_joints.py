@@ -111,5 +111,6 @@ def pose_joints(poses: np.ndarray, body_model: object | None = None) -> np.ndarr
         from bench.body import load_body_model
 
         body_model = load_body_model("skeleton")
-    joints = np.asarray(body_model.joints(poses), dtype=np.float32)  # type: ignore[attr-defined]
+    # Kinematics in float64, then rounded: the sines of float32 kernels differ between SIMD levels.
+    joints = np.asarray(body_model.joints(poses.astype(np.float64)), dtype=np.float32)  # type: ignore[attr-defined]
     return extend_joints(joints)
