@@ -15,7 +15,7 @@ Three kinds of library code round differently from one machine to the next:
 The functions here avoid all three. Products of small vectors and matrices are elementwise
 multiplies and adds in a fixed order (index ascending): IEEE 754 rounds each one the same way on
 any CPU, numpy and torch never fuse them, and they work on numpy arrays and torch tensors alike.
-Large products go through BLAS on **integer-valued float64** (:func:`exact_squared_distances`), which
+Large products go through BLAS on **integer-valued float64** (:class:`GridDistances`), which
 is exact in any order. Transcendental functions run in float64 (:func:`in_float64`), where numpy
 and torch call libm-grade code; a last-bit difference there survives the cast back to float32 only
 when the value lies within 2**-29 of a float32 rounding boundary, about once in 5e8 values.
@@ -89,17 +89,23 @@ def in_float64(fn: Callable[[np.ndarray], np.ndarray], x: np.ndarray | float) ->
     return np.asarray(fn(array.astype(np.float64)), dtype=dtype)
 
 
-def exact_squared_distances(queries: np.ndarray, items: np.ndarray, quantum: float) -> np.ndarray:
-    """Squared Euclidean distances (Q, N), in units of ``quantum**2``, between rows of ``queries``
-    (Q, D) and ``items`` (N, D) rounded to multiples of ``quantum``: exact on any BLAS.
+class GridDistances:
+    """Squared Euclidean distances between points rounded to multiples of ``quantum``, in units of
+    ``quantum**2``: exact on any BLAS.
 
-    Every product and partial sum is an integer below 2**53 (checked), so float64 represents it
-    exactly and the summation order cannot matter.
+    ``points`` (N, D) are rounded once. Every product and partial sum of :meth:`from_rows` is an
+    integer below 2**53 (checked here), so float64 holds it exactly and the summation order of the
+    matrix product cannot matter.
     """
-    q = np.rint(np.asarray(queries, np.float64) / quantum)
-    x = np.rint(np.asarray(items, np.float64) / quantum)
-    largest = max(float(np.abs(q).max(initial=0.0)), float(np.abs(x).max(initial=0.0)))
-    if 4.0 * q.shape[1] * largest * largest >= 2.0**53:
-        raise ValueError(f"exact_squared_distances: coordinates up to {largest * quantum} need a coarser "
-                         f"quantum than {quantum}")  # fmt: skip
-    return (q * q).sum(1)[:, None] + (x * x).sum(1)[None, :] - 2.0 * (q @ x.T)
+
+    def __init__(self, points: np.ndarray, quantum: float) -> None:
+        self.grid = np.rint(np.asarray(points, np.float64) / quantum)  # (N, D) integer-valued
+        largest = float(np.abs(self.grid).max(initial=0.0))
+        if 4.0 * self.grid.shape[1] * largest * largest >= 2.0**53:
+            raise ValueError(f"GridDistances: coordinates up to {largest * quantum} need a coarser quantum "
+                             f"than {quantum}")  # fmt: skip
+        self.squared = (self.grid * self.grid).sum(1)  # (N,) exact: integer partial sums
+
+    def from_rows(self, rows: np.ndarray) -> np.ndarray:
+        """Distances (len(rows), N) from the points ``rows`` (indices) to every point."""
+        return self.squared[rows][:, None] + self.squared[None, :] - 2.0 * (self.grid[rows] @ self.grid.T)

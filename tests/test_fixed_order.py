@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from bench.fixed_order import dot, exact_squared_distances, in_float64, inverse3, matmul, matvec, norm
+from bench.fixed_order import GridDistances, dot, in_float64, inverse3, matmul, matvec, norm
 
 
 def _left_to_right(u: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -47,17 +47,17 @@ def test_inverse3_inverts():
     np.testing.assert_allclose(matmul(inverse3(m), m), np.broadcast_to(np.eye(3), m.shape), atol=1e-9)
 
 
-def test_exact_squared_distances_are_integers_independent_of_order():
+def test_grid_distances_are_integers_independent_of_order():
     rng = np.random.default_rng(3)
     x = rng.normal(scale=0.5, size=(40, 66)).astype(np.float32)
-    d = exact_squared_distances(x[:5], x, 1e-4)
+    d = GridDistances(x, 1e-4).from_rows(np.arange(5))
     q = np.rint(x.astype(np.float64) / 1e-4)
     expected = ((q[:5, None, :] - q[None, :, :]) ** 2).sum(-1)
     assert np.array_equal(d, expected) and np.array_equal(np.diagonal(d[:, :5]), np.zeros(5))
     perm = rng.permutation(66)
-    assert np.array_equal(exact_squared_distances(x[:5, perm], x[:, perm], 1e-4), d)
+    assert np.array_equal(GridDistances(x[:, perm], 1e-4).from_rows(np.arange(5)), d)
     with pytest.raises(ValueError, match="coarser quantum"):
-        exact_squared_distances(x * 1e6, x * 1e6, 1e-4)
+        GridDistances(x * 1e6, 1e-4)
 
 
 def test_in_float64_keeps_the_dtype_and_rounds_the_float64_value():

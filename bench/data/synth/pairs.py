@@ -36,7 +36,7 @@ from bench.data.synth.text.paircodes import PAIR_TABLE, count_changes
 from bench.data.synth.text.posecode_joints import pose_joints
 from bench.data.synth.text.posecodes import count_differing_posecodes, posecodes_from_joints
 from bench.errors import DataError
-from bench.fixed_order import exact_squared_distances
+from bench.fixed_order import GridDistances
 
 logger = logging.getLogger(__name__)
 
@@ -116,10 +116,11 @@ def _nearest(joints_flat: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray
     """Indices (Q, k) of the k nearest poses (Euclidean on flattened joints, rounded to 0.1 mm) of
     each query, nearest first, ties by index: exact integer distances, so the same on any CPU."""
     n = len(joints_flat)
+    distances = GridDistances(joints_flat, _DISTANCE_QUANTUM_M)
     out = np.empty((len(queries), k), dtype=np.int64)
     for start in range(0, len(queries), _CHUNK):
         q = queries[start : start + _CHUNK]
-        d = exact_squared_distances(joints_flat[q], joints_flat, _DISTANCE_QUANTUM_M)
+        d = distances.from_rows(q)
         if float(d.max(initial=0.0)) * n + n >= 2.0**53:
             raise DataError("pose distances too large to rank exactly; are the joints in metres?", field="joints")
         key = d * n + np.arange(n)  # unique integers: the k nearest are one set on any sorting kernel
