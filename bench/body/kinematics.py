@@ -119,16 +119,13 @@ def forward_kinematics(
     padding = -num_poses % CHUNK
     if padding:
         flat = torch.cat([flat, flat.new_zeros((padding, num_rotated, 3))])
-    chunks = [_chunk_positions(chunk, rest[0], offsets, plan) for chunk in flat.split(CHUNK)]
-    return torch.cat(chunks)[:num_poses].reshape(lead + (num_joints, 3))
+    rotated = torch.cat([_chunk_offsets(chunk, offsets, plan) for chunk in flat.split(CHUNK)], dim=-1)
+    return _positions(rotated[..., :num_poses], rest[0], plan).reshape(lead + (num_joints, 3))
 
 
-def _chunk_positions(poses: torch.Tensor, root: torch.Tensor, offsets: torch.Tensor, plan: _TreePlan) -> torch.Tensor:
-    """``(CHUNK, P, 3)`` axis-angle → ``(CHUNK, J, 3)`` positions (see ``forward_kinematics``).
-
-    ``root``: (3,) rest position of the root; ``offsets``: (3, J-1) rest offset of each joint from
-    its parent.
-    """
+def _chunk_offsets(poses: torch.Tensor, offsets: torch.Tensor, plan: _TreePlan) -> torch.Tensor:
+    """``(CHUNK, P, 3)`` axis-angle → ``(3, J-1, CHUNK)``: each joint's rest offset from its parent
+    (``offsets``, (3, J-1)) turned by the parent's world rotation."""
     num_joints, num_rotated = len(plan.child_parents) + 1, poses.shape[1]
     local = rodrigues_rows(poses.permute(2, 1, 0).contiguous()).view(3, 3, num_rotated, CHUNK)
     if num_rotated < num_joints:
@@ -143,9 +140,15 @@ def _chunk_positions(poses: torch.Tensor, root: torch.Tensor, offsets: torch.Ten
         world.index_copy_(2, inner, parent_rot[:, 0, None] * own_rot[0] + parent_rot[:, 1, None] * own_rot[1]
                           + parent_rot[:, 2, None] * own_rot[2])
     parent_world = world.index_select(2, plan.child_parents)  # (3, 3, J-1, CHUNK)
-    rotated = (parent_world[:, 0] * offsets[0, :, None] + parent_world[:, 1] * offsets[1, :, None]
-               + parent_world[:, 2] * offsets[2, :, None])  # (3, J-1, CHUNK)
-    positions = rotated.new_empty((3, num_joints, rotated.shape[-1]))  # (3, J, CHUNK)
+    return (parent_world[:, 0] * offsets[0, :, None] + parent_world[:, 1] * offsets[1, :, None]
+            + parent_world[:, 2] * offsets[2, :, None])
+
+
+def _positions(rotated: torch.Tensor, root: torch.Tensor, plan: _TreePlan) -> torch.Tensor:
+    """``(3, J-1, N)`` turned offsets → ``(N, J, 3)`` positions: each joint its parent's position plus
+    its turned offset, depth by depth from ``root`` (3,). Elementwise per pose, so done once per call
+    rather than per chunk."""
+    positions = rotated.new_empty((3, len(plan.child_parents) + 1, rotated.shape[-1]))  # (3, J, N)
     positions[:, 0] = root[:, None]
     for joints, joint_parents in plan.depths:
         positions.index_copy_(1, joints, positions.index_select(1, joint_parents) + rotated.index_select(1, joints - 1))
